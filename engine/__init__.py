@@ -1,0 +1,1 @@
+"""batchsieve: micro-batching with exact and semantic deduplication for inference servers."""

@@ -1,0 +1,1 @@
+"""Similarity and representative-selection kernels (Triton on CUDA, torch reference on CPU)."""
