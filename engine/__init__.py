@@ -1,1 +1,48 @@
-"""batchsieve: micro-batching with exact and semantic deduplication for inference servers."""
+"""batchsieve: micro-batching with exact and semantic request deduplication for inference servers.
+
+>>> from batchsieve import BatchProcessor
+>>> batch = BatchProcessor(handler=run_llm, window_ms=50, max_size=32)   # doctest: +SKIP
+>>> result = await batch.process({"query": "What's the weather?"})       # doctest: +SKIP
+"""
+
+from .config import DEDUP_STRATEGIES, BatchConfig
+from .errors import (
+    BatchProcessingError,
+    BatchsieveError,
+    BatchTimeoutError,
+    HandlerNotSetError,
+    ProcessorClosedError,
+    QueueFullError,
+)
+from .normalize import normalize_text
+from .policy import BatchRecord, Decision, DispatchPolicy, FixedWindowPolicy, QueueState
+from .processor import BatchProcessor, StreamResult
+from .stats import BatchStats
+from .strategies import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEDUP_STRATEGIES",
+    "Assignment",
+    "BatchConfig",
+    "BatchProcessingError",
+    "BatchProcessor",
+    "BatchRecord",
+    "BatchStats",
+    "BatchTimeoutError",
+    "BatchsieveError",
+    "Decision",
+    "DedupItem",
+    "DedupStrategy",
+    "DispatchPolicy",
+    "ExactStrategy",
+    "FixedWindowPolicy",
+    "HandlerNotSetError",
+    "ProcessorClosedError",
+    "QueueFullError",
+    "QueueState",
+    "StreamResult",
+    "make_strategy",
+    "normalize_text",
+]

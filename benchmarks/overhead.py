@@ -1,0 +1,158 @@
+"""Engine overhead: 50,000 concurrent single-request calls through a no-op handler.
+
+Providers, measured in the same process and interleaved round by round (this machine is shared, so every
+figure is read against the baselines of the same run):
+
+* ``plain``: ``await handler([x])`` per call (no batching at all);
+* ``floor``: each call parks on a future that a minimal loop resolves 32 at a time (the cost any
+  per-request-future batcher must pay);
+* ``async-batcher`` and ``batched`` (mixedbread): the PyPI micro-batchers, batch size 32, 5 ms;
+* ``batchsieve``: ``BatchProcessor(window_ms=5, max_size=32)`` without dedup and with exact dedup.
+
+Every request is distinct, so dedup saves nothing here: this measures what dedup costs, not what it saves.
+Usage: ``python benchmarks/overhead.py [--n 50000] [--rounds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+from batchsieve import BatchProcessor
+
+BATCH = 32
+WINDOW_MS = 5.0
+
+
+async def _noop(items: list) -> list:
+    return items
+
+
+async def _drive(call: Callable[[str], Awaitable[object]], n: int) -> float:
+    requests = [f"query number {i}" for i in range(n)]
+    gc.collect()
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*[call(r) for r in requests])
+    dt = time.perf_counter() - t0
+    assert len(results) == n
+    return n / dt
+
+
+async def run_plain(n: int) -> float:
+    async def call(x: str) -> object:
+        return (await _noop([x]))[0]
+
+    return await _drive(call, n)
+
+
+async def run_floor(n: int) -> float:
+    loop = asyncio.get_running_loop()
+    pending: list[tuple[asyncio.Future, str]] = []
+    wake = asyncio.Event()
+
+    async def resolver() -> None:
+        while True:
+            await wake.wait()
+            wake.clear()
+            while pending:
+                batch = pending[:BATCH]
+                del pending[:BATCH]
+                out = await _noop([x for _, x in batch])
+                for (fut, _), r in zip(batch, out, strict=True):
+                    fut.set_result(r)
+
+    task = loop.create_task(resolver())
+
+    async def call(x: str) -> object:
+        fut = loop.create_future()
+        pending.append((fut, x))
+        wake.set()
+        return await fut
+
+    try:
+        return await _drive(call, n)
+    finally:
+        task.cancel()
+
+
+async def run_async_batcher(n: int) -> float:
+    from async_batcher.batcher import AsyncBatcher
+
+    class _Batcher(AsyncBatcher):
+        async def process_batch(self, batch: list) -> list:
+            return await _noop(batch)
+
+    batcher = _Batcher(max_batch_size=BATCH, max_queue_time=WINDOW_MS / 1e3)
+    try:
+        return await _drive(batcher.process, n)
+    finally:
+        await batcher.stop()
+
+
+async def run_batched(n: int) -> float:
+    import batched
+
+    @batched.aio.dynamically(batch_size=BATCH, timeout_ms=WINDOW_MS)
+    async def fn(items: list) -> list:
+        return await _noop(items)
+
+    return await _drive(fn, n)
+
+
+def _ours(enable_dedup: bool) -> Callable[[int], Awaitable[float]]:
+    async def run(n: int) -> float:
+        batch = BatchProcessor(handler=_noop, window_ms=WINDOW_MS, max_size=BATCH, max_wait_ms=WINDOW_MS * 2,
+                               enable_dedup=enable_dedup, dedup_strategy="exact", max_queue_size=n)
+        async with batch:
+            return await _drive(batch.process, n)
+
+    return run
+
+
+PROVIDERS: dict[str, Callable[[int], Awaitable[float]]] = {
+    "plain await": run_plain,
+    "bare floor": run_floor,
+    "async-batcher": run_async_batcher,
+    "batched": run_batched,
+    "batchsieve (no dedup)": _ours(False),
+    "batchsieve (exact dedup)": _ours(True),
+}
+
+
+async def main(n: int, rounds: int) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {name: [] for name in PROVIDERS}
+    for _ in range(rounds):
+        for name, run in PROVIDERS.items():
+            rates[name].append(await run(n))
+    return rates
+
+
+def report(rates: dict[str, list[float]], n: int, rounds: int) -> str:
+    best = {k: max(v) for k, v in rates.items()}
+    floor = best["bare floor"]
+    peer = max(best["async-batcher"], best["batched"])
+    lines = [f"{n:,} concurrent single-request calls, no-op handler, batch {BATCH}, window {WINDOW_MS:g} ms; "
+             f"best and median of {rounds} interleaved rounds (req/s)", "",
+             "| provider | best req/s | median req/s | vs bare floor | vs faster peer |",
+             "|---|---:|---:|---:|---:|"]
+    for name, vals in rates.items():
+        lines.append(f"| {name} | {best[name]:,.0f} | {statistics.median(vals):,.0f} | "
+                     f"{best[name] / floor:.2f}x | {best[name] / peer:.2f}x |")
+    ours = best["batchsieve (exact dedup)"]
+    ok_peer = ours >= 1.5 * peer
+    ok_floor = ours >= 0.75 * floor
+    lines += ["", f"target >= 1.5x faster peer (exact dedup): {ours / peer:.2f}x -> {'PASS' if ok_peer else 'FAIL'}",
+              f"target >= 0.75x bare floor (exact dedup): {ours / floor:.2f}x -> {'PASS' if ok_floor else 'FAIL'}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    print(report(asyncio.run(main(args.n, args.rounds)), args.n, args.rounds))

@@ -1,0 +1,161 @@
+"""The pending-request queue: FIFO or priority order, exact-key lookup, and the ``max_wait`` bound.
+
+Entries are unique handler slots (exact duplicates were coalesced onto an entry when they arrived).
+``take`` chooses the next batch: first every entry that has waited ``max_wait`` or longer (oldest first,
+whatever its priority: no starvation), then by priority (higher first) and arrival (FIFO) within a priority.
+
+Removal is lazy: an entry taken or dropped changes state and is skipped when it reaches the head of the
+arrival deque or the top of the priority heap, so every operation is O(1) amortised (O(log n) with
+priorities).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Hashable
+
+from .request import DROPPED, IN_FLIGHT, QUEUED, Entry
+
+__all__: list[str] = []  # internal module
+
+
+class RequestQueue:
+    """Pending entries, in arrival order, with an optional priority heap."""
+
+    __slots__ = (
+        "_arrivals",
+        "_deadlines",
+        "_heap",
+        "by_key",
+        "priorities",
+        "size",
+        "waiting",
+        "window_start",
+    )
+
+    def __init__(self, *, priorities: bool) -> None:
+        self.priorities = priorities
+        self._arrivals: deque[Entry] = deque()  # arrival order; non-QUEUED entries are stale
+        self.by_key: dict[Hashable, Entry] = {}
+        self._heap: list[tuple[int, int, Entry]] = []  # (-priority, seq, entry); stale tuples skipped
+        self._deadlines: list[tuple[float, int, Entry]] = []  # caller deadlines; stale tuples skipped
+        self.size = 0  # queued entries (unique handler slots)
+        self.waiting = 0  # caller requests waiting in the queue (duplicates included)
+        self.window_start = math.inf
+
+    def __len__(self) -> int:
+        return self.size
+
+    def get(self, key: Hashable) -> Entry | None:
+        """The queued entry with exact key ``key``, if any."""
+        return self.by_key.get(key)
+
+    def push(self, entry: Entry) -> None:
+        """Add a new entry (its first waiter already attached)."""
+        if not self.size:
+            self.window_start = entry.arrival
+        self.size += 1
+        self.waiting += 1
+        self._arrivals.append(entry)
+        if entry.key is not None:
+            self.by_key[entry.key] = entry
+        if self.priorities:
+            heapq.heappush(self._heap, (-entry.priority, entry.seq, entry))
+
+    def raise_priority(self, entry: Entry, priority: int) -> None:
+        """A caller with a higher priority joined ``entry``: move it up."""
+        if priority > entry.priority:
+            entry.priority = priority
+            if self.priorities:
+                heapq.heappush(self._heap, (-priority, entry.seq, entry))
+
+    def add_deadline(self, entry: Entry, deadline: float) -> None:
+        """A caller of ``entry`` gives up at ``deadline`` (loop time)."""
+        if deadline < entry.deadline:
+            entry.deadline = deadline
+            heapq.heappush(self._deadlines, (deadline, entry.seq, entry))
+
+    def earliest_deadline(self) -> float:
+        """The earliest caller deadline among queued entries (``inf`` when none)."""
+        heap = self._deadlines
+        while heap and (heap[0][2].state != QUEUED or heap[0][2].deadline != heap[0][0]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else math.inf
+
+    def _head(self) -> Entry | None:
+        arrivals = self._arrivals
+        while arrivals and arrivals[0].state != QUEUED:
+            arrivals.popleft()
+        return arrivals[0] if arrivals else None
+
+    def oldest_arrival(self) -> float:
+        """Arrival time of the oldest queued entry (``inf`` when empty)."""
+        head = self._head()
+        return head.arrival if head is not None else math.inf
+
+    def discard(self, entry: Entry) -> None:
+        """Drop a queued entry whose every caller has gone."""
+        if entry.state != QUEUED:
+            return
+        entry.state = DROPPED
+        self.size -= 1
+        if entry.key is not None and self.by_key.get(entry.key) is entry:
+            del self.by_key[entry.key]
+        if not self.size:
+            self.window_start = math.inf
+            self._arrivals.clear()
+            self._heap.clear()
+            self._deadlines.clear()
+
+    def take(self, n: int, now: float, max_wait: float) -> list[Entry]:
+        """Remove and return the next batch of at most ``n`` entries."""
+        batch: list[Entry] = []
+        arrivals = self._arrivals
+        by_key = self.by_key
+        waiting = 0
+        if not self.priorities:
+            popleft = arrivals.popleft
+            while arrivals and len(batch) < n:
+                entry = popleft()
+                if entry.state == QUEUED:
+                    entry.state = IN_FLIGHT
+                    batch.append(entry)
+                    if entry.key is not None:
+                        del by_key[entry.key]
+                    waiting += entry.count
+        else:
+            overdue_before = now - max_wait + 1e-9
+            while arrivals and len(batch) < n:  # overdue entries first, oldest first
+                entry = arrivals[0]
+                if entry.state != QUEUED:
+                    arrivals.popleft()
+                    continue
+                if entry.arrival > overdue_before:
+                    break
+                arrivals.popleft()
+                entry.state = IN_FLIGHT
+                batch.append(entry)
+            heap = self._heap
+            while heap and len(batch) < n:
+                neg_priority, _, entry = heapq.heappop(heap)
+                if entry.state != QUEUED or -neg_priority != entry.priority:
+                    continue  # stale: already taken, dropped, or re-pushed with a higher priority
+                entry.state = IN_FLIGHT
+                batch.append(entry)
+            for entry in batch:
+                if entry.key is not None:
+                    del by_key[entry.key]
+                waiting += entry.count
+        self.waiting -= waiting
+        self.size -= len(batch)
+        if not self.size:
+            self.window_start = math.inf
+            arrivals.clear()
+            self._heap.clear()
+            self._deadlines.clear()
+        elif batch:
+            # Leftovers open a new window now (their max_wait bound still counts from their arrival).
+            self.window_start = now
+        return batch
