@@ -17,7 +17,7 @@ __all__ = ["DEDUP_STRATEGIES", "DEFAULT_STRATEGY", "BatchConfig", "DedupStrategy
 
 DedupStrategyName = Literal["exact", "embedding", "hybrid", "custom"]
 DEDUP_STRATEGIES: tuple[str, ...] = get_args(DedupStrategyName)
-DEFAULT_STRATEGY: DedupStrategyName = "exact"
+DEFAULT_STRATEGY: DedupStrategyName = "hybrid"
 
 
 def _check_number(name: str, value: object, *, integer: bool = False) -> None:
@@ -55,6 +55,8 @@ class BatchConfig:
     dedup_strategy: DedupStrategyName | None = None  # None: "custom" if dedup_function is given, else default
     dedup_threshold: float = 0.98
     dedup_function: Callable[..., Any] | None = None
+    dedup_timeout_ms: float = 1000.0  # a semantic strategy slower than this falls back to exact for the batch
+    encoder: Any = None  # for embedding/hybrid: an object with encode(texts) (default: all-MiniLM-L6-v2)
     text_key: str = "query"
     text_fn: Callable[[Any], str] | None = None
     normalize: Callable[[str], str] = normalize_text
@@ -68,7 +70,7 @@ class BatchConfig:
 
     def __post_init__(self) -> None:
         for name in ("window_ms", "max_wait_ms", "dedup_threshold", "target_latency_ms", "min_window_ms",
-                     "max_window_ms", "cost_per_request"):
+                     "max_window_ms", "cost_per_request", "dedup_timeout_ms"):
             _check_number(name, getattr(self, name))
         for name in ("max_size", "min_size", "max_queue_size", "max_concurrent_batches"):
             _check_number(name, getattr(self, name), integer=True)
@@ -104,6 +106,10 @@ class BatchConfig:
             raise ValueError(f"max_concurrent_batches must be >= 1, got {self.max_concurrent_batches!r}")
         if not 0.0 < self.dedup_threshold <= 1.0:
             raise ValueError(f"dedup_threshold must be in (0, 1], got {self.dedup_threshold!r}")
+        if self.dedup_timeout_ms <= 0:
+            raise ValueError(f"dedup_timeout_ms must be > 0, got {self.dedup_timeout_ms!r}")
+        if self.encoder is not None and not callable(getattr(self.encoder, "encode", None)):
+            raise TypeError(f"encoder must have an encode(texts) method, got {type(self.encoder).__name__}")
         if self.cost_per_request < 0:
             raise ValueError(f"cost_per_request must be >= 0, got {self.cost_per_request!r}")
         if self.target_latency_ms <= 0:

@@ -261,6 +261,29 @@ class BatchProcessor:
                     fut.cancel()
                     self._release(entry, fut)
 
+    async def warmup(self) -> None:
+        """Load the dedup strategy's encoder now (in a worker thread) instead of on the first batch."""
+        warm = getattr(self._strategy, "warmup", None)
+        if warm is not None:
+            await asyncio.to_thread(warm)
+
+    def explain(self, a: Any, b: Any) -> str:
+        """Why two requests would or would not merge under this processor's strategy and threshold.
+
+        Blocking (it may run the encoder); call it from a worker thread inside a server.
+        """
+        text_a, _ = read_request(a, self._config.text_key, self._config.text_fn)
+        text_b, _ = read_request(b, self._config.text_key, self._config.text_fn)
+        norm = self._config.normalize
+        if norm(text_a) == norm(text_b):
+            return "merge: identical after normalisation (exact match)"
+        strategy = self._strategy
+        if hasattr(strategy, "explain"):
+            return strategy.explain(text_a, text_b, self._config.dedup_threshold)
+        if isinstance(strategy, ExactStrategy):
+            return "no merge: the normalised texts differ (exact strategy)"
+        return f"decided by the {strategy.name!r} strategy"
+
     def get_stats(self) -> BatchStats:
         """A snapshot of the counters, latencies and the current window."""
         return self._stats.snapshot(
@@ -618,22 +641,28 @@ class BatchProcessor:
 
     async def _assign(self, entries: list[Entry]) -> Assignment:
         strategy = self._strategy
-        if isinstance(strategy, ExactStrategy) or len(entries) == 1:
+        if (isinstance(strategy, ExactStrategy) or len(entries) == 1 or not self._config.enable_dedup
+                or sum(1 for e in entries if e.key is not None) < 2):
             # Exact duplicates were coalesced in the queue: every entry is its own representative.
             return _IDENTITY
         items = [DedupItem(e.text, e.norm, e.scope, e.fields, e.key is not None, e.request) for e in entries]
-        threshold = self._config.dedup_threshold
+        config = self._config
+        threshold = config.dedup_threshold
         t0 = time.perf_counter()
         try:
             if strategy.blocking:
-                return await asyncio.to_thread(strategy.assign, items, threshold)
+                # off the event loop, and bounded: a slow or hung encoder costs dedup, never latency
+                async with asyncio.timeout(config.dedup_timeout_ms / 1e3):
+                    return await asyncio.to_thread(strategy.assign, items, threshold)
             return strategy.assign(items, threshold)
         except Exception as exc:  # a broken strategy must not lose requests: fall back to exact matching
-            logger.warning("dedup strategy %r failed on a batch of %d (%s: %s); using exact matching",
-                           strategy.name, len(items), type(exc).__name__, exc)
+            why = (f"took longer than dedup_timeout_ms={config.dedup_timeout_ms:g}" if isinstance(exc, TimeoutError)
+                   else f"{type(exc).__name__}: {exc}")
+            logger.warning("dedup strategy %r failed on a batch of %d (%s); using exact matching for it",
+                           strategy.name, len(items), why)
             self._stats.merges["fallback"] += 1
-            rep = exact_assignment(items)
-            return Assignment(rep, seconds=time.perf_counter() - t0, fallback=f"{type(exc).__name__}: {exc}")
+            self._stats.dedup_failures += 1
+            return Assignment(exact_assignment(items), seconds=time.perf_counter() - t0, fallback=why)
 
     async def _call_handler(self, requests: list[Any]) -> list[Any]:
         handler = self._handler

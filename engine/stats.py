@@ -41,6 +41,7 @@ class BatchStats:
     in_flight_batches: int
     errors: int  # batches whose handler raised or returned a malformed result
     timeouts: int  # handler calls over processing_timeout plus callers whose timeout ran out
+    dedup_failures: int  # batches whose semantic dedup failed or timed out and fell back to exact matching
     current_window_ms: float
     merges: dict[str, int] = field(default_factory=dict)  # by stage: exact_queued, exact_inflight, ...
     dispatch_reasons: dict[str, int] = field(default_factory=dict)  # full, window, max_wait, ...
@@ -61,6 +62,7 @@ class StatsCollector:
         self.answered_by_batches = 0
         self.errors = 0
         self.timeouts = 0
+        self.dedup_failures = 0
         self.merges: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
@@ -103,6 +105,7 @@ class StatsCollector:
             in_flight_batches=in_flight,
             errors=self.errors,
             timeouts=self.timeouts,
+            dedup_failures=self.dedup_failures,
             current_window_ms=window_ms,
             merges=dict(self.merges),
             dispatch_reasons=dict(self.reasons),

@@ -90,4 +90,16 @@ def make_strategy(name: str, config: Any = None) -> DedupStrategy:
     """Build the strategy called ``name``; unknown names raise ``ValueError``."""
     if name == "exact":
         return ExactStrategy()
-    raise ValueError(f"unknown or not yet available dedup_strategy {name!r}")
+    from . import semantic
+
+    encoder = getattr(config, "encoder", None)
+    if name == "embedding":
+        return semantic.EmbeddingStrategy(encoder)
+    if name == "hybrid":
+        return semantic.HybridStrategy(encoder)
+    if name == "custom":
+        function = getattr(config, "dedup_function", None)
+        if function is None:
+            raise ValueError("dedup_strategy='custom' needs dedup_function=callable(req1, req2) -> float")
+        return semantic.CustomStrategy(function)
+    raise ValueError(f"unknown dedup_strategy {name!r}; choose one of exact, embedding, hybrid, custom")

@@ -13,7 +13,6 @@ import threading
 import pytest
 from batchsieve import (
     BatchProcessingError,
-    BatchProcessor,
     BatchsieveError,
     BatchTimeoutError,
     HandlerNotSetError,
@@ -21,6 +20,13 @@ from batchsieve import (
     QueueFullError,
     StreamResult,
 )
+from batchsieve import BatchProcessor as _BatchProcessor
+
+
+def BatchProcessor(*args, **kwargs):  # noqa: N802 - these tests pin the exact strategy
+    """The engine tests exercise exact dedup; semantic strategies have their own tests."""
+    kwargs.setdefault("dedup_strategy", "exact")
+    return _BatchProcessor(*args, **kwargs)
 
 
 class Recorder:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from batchsieve import BatchProcessingError, BatchProcessor, normalize_text
+from batchsieve import BatchProcessingError, normalize_text
+from batchsieve import BatchProcessor as _BatchProcessor
+
+
+def BatchProcessor(*args, **kwargs):  # noqa: N802 - these properties are about exact dedup
+    kwargs.setdefault("dedup_strategy", "exact")
+    return _BatchProcessor(*args, **kwargs)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
