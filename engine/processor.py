@@ -40,6 +40,7 @@ logger = logging.getLogger("batchsieve")
 
 Handler = Callable[[list[Any]], "Sequence[Any] | Awaitable[Sequence[Any]]"]
 _EPS = 1e-6  # seconds: a timer that fired this close to its due time counts as due
+_DEDUP_BACKOFF_S = 30.0  # after a semantic strategy raises, batches use exact matching this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +124,9 @@ class BatchProcessor:
             raise TypeError(f"policy must implement DispatchPolicy, got {type(policy).__name__}")
         self._policy = policy if policy is not None else _make_policy(self._config)
         self._notify_arrivals = self._config.adaptive or policy is not None
-        self._queue = RequestQueue(priorities=self._config.enable_priorities)
-        self._inflight: dict[Hashable, Entry] = {}
+        # exact key -> the live entry (queued or running) that answers it; shared with the queue
+        self._live: dict[Hashable, Entry] = {}
+        self._queue = RequestQueue(priorities=self._config.enable_priorities, by_key=self._live)
         self._stats = StatsCollector()
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,6 +134,7 @@ class BatchProcessor:
         self._wake: asyncio.Future[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._dedup_backoff_until = -math.inf
 
     # ------------------------------------------------------------------ configuration
 
@@ -380,19 +383,17 @@ class BatchProcessor:
         key = prepared[3]
         queue = self._queue
         if key is not None:
-            entry = queue.by_key.get(key)
-            if entry is not None:  # an identical request is queued: share its slot
+            entry = self._live.get(key)
+            if entry is not None:
                 entry.add_waiter(fut, now)
-                queue.waiting += 1
-                queue.raise_priority(entry, priority)
-                if timeout is not None:
-                    queue.add_deadline(entry, now + timeout)
-                stats.merges["exact_queued"] += 1
-                return entry, fut
-            entry = self._inflight.get(key)
-            if entry is not None:  # an identical request is running: join that call
-                entry.add_waiter(fut, now)
-                stats.merges["exact_inflight"] += 1
+                if entry.state == QUEUED:  # an identical request is queued: share its slot
+                    queue.waiting += 1
+                    queue.raise_priority(entry, priority)
+                    if timeout is not None:
+                        queue.add_deadline(entry, now + timeout)
+                    stats.merges["exact_queued"] += 1
+                else:  # an identical request is running: join that call
+                    stats.merges["exact_inflight"] += 1
                 return entry, fut
         self._seq += 1
         text, norm, fields, _ = prepared
@@ -527,10 +528,7 @@ class BatchProcessor:
         loop = self._loop
         assert loop is not None
         stats = self._stats
-        inflight = self._inflight
-        for entry in entries:
-            if entry.key is not None:
-                inflight[entry.key] = entry
+        live = self._live  # entries stay there while running, so identical arrivals join them
         handler_s = dedup_s = 0.0
         failed = False
         unique: list[Entry] = entries
@@ -562,7 +560,7 @@ class BatchProcessor:
                 result = results[i] if slot_of is None else results[slot_of[i]]
                 entry.state = DONE
                 if entry.key is not None:
-                    del inflight[entry.key]
+                    del live[entry.key]
                 answered += entry.count
                 is_error = isinstance(result, BaseException)
                 fut = entry.fut
@@ -593,8 +591,8 @@ class BatchProcessor:
             for entry in entries:
                 if entry.state != DONE:
                     entry.state = DONE
-                    if entry.key is not None and inflight.get(entry.key) is entry:
-                        del inflight[entry.key]
+                    if entry.key is not None and live.get(entry.key) is entry:
+                        del live[entry.key]
                 answered += entry.count
             if isinstance(exc, Exception):
                 stats.errors += 1
@@ -645,6 +643,11 @@ class BatchProcessor:
                 or sum(1 for e in entries if e.key is not None) < 2):
             # Exact duplicates were coalesced in the queue: every entry is its own representative.
             return _IDENTITY
+        loop = self._loop
+        assert loop is not None
+        if loop.time() < self._dedup_backoff_until:  # the strategy failed recently: exact only for now
+            self._stats.merges["fallback"] += 1
+            return _IDENTITY
         items = [DedupItem(e.text, e.norm, e.scope, e.fields, e.key is not None, e.request) for e in entries]
         config = self._config
         threshold = config.dedup_threshold
@@ -656,12 +659,19 @@ class BatchProcessor:
                     return await asyncio.to_thread(strategy.assign, items, threshold)
             return strategy.assign(items, threshold)
         except Exception as exc:  # a broken strategy must not lose requests: fall back to exact matching
-            why = (f"took longer than dedup_timeout_ms={config.dedup_timeout_ms:g}" if isinstance(exc, TimeoutError)
+            timed_out = isinstance(exc, TimeoutError)
+            why = (f"took longer than dedup_timeout_ms={config.dedup_timeout_ms:g}" if timed_out
                    else f"{type(exc).__name__}: {exc}")
-            logger.warning("dedup strategy %r failed on a batch of %d (%s); using exact matching for it",
-                           strategy.name, len(items), why)
-            self._stats.merges["fallback"] += 1
-            self._stats.dedup_failures += 1
+            stats = self._stats
+            stats.merges["fallback"] += 1
+            stats.dedup_failures += 1
+            stats.last_dedup_failure = why
+            if not timed_out:  # broken (not merely slow, e.g. still loading): stop trying for a while
+                self._dedup_backoff_until = loop.time() + _DEDUP_BACKOFF_S
+            if stats.dedup_failures == 1 or not timed_out:
+                logger.warning("dedup strategy %r failed on a batch of %d (%s); exact matching for %s",
+                               strategy.name, len(items), why,
+                               "this batch" if timed_out else f"the next {_DEDUP_BACKOFF_S:g} s")
             return Assignment(exact_assignment(items), seconds=time.perf_counter() - t0, fallback=why)
 
     async def _call_handler(self, requests: list[Any]) -> list[Any]:

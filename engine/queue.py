@@ -35,10 +35,13 @@ class RequestQueue:
         "window_start",
     )
 
-    def __init__(self, *, priorities: bool) -> None:
+    def __init__(self, *, priorities: bool, by_key: dict[Hashable, Entry] | None = None) -> None:
         self.priorities = priorities
         self._arrivals: deque[Entry] = deque()  # arrival order; non-QUEUED entries are stale
-        self.by_key: dict[Hashable, Entry] = {}
+        # exact key -> entry. The processor shares this dict and keeps taken entries in it while their
+        # batch runs (in-flight coalescing), removing them when it finishes; the queue adds on push and
+        # removes only what it drops.
+        self.by_key: dict[Hashable, Entry] = {} if by_key is None else by_key
         self._heap: list[tuple[int, int, Entry]] = []  # (-priority, seq, entry); stale tuples skipped
         self._deadlines: list[tuple[float, int, Entry]] = []  # caller deadlines; stale tuples skipped
         self.size = 0  # queued entries (unique handler slots)
@@ -47,10 +50,6 @@ class RequestQueue:
 
     def __len__(self) -> int:
         return self.size
-
-    def get(self, key: Hashable) -> Entry | None:
-        """The queued entry with exact key ``key``, if any."""
-        return self.by_key.get(key)
 
     def push(self, entry: Entry) -> None:
         """Add a new entry (its first waiter already attached)."""
@@ -113,7 +112,6 @@ class RequestQueue:
         """Remove and return the next batch of at most ``n`` entries."""
         batch: list[Entry] = []
         arrivals = self._arrivals
-        by_key = self.by_key
         waiting = 0
         if not self.priorities:
             popleft = arrivals.popleft
@@ -122,8 +120,6 @@ class RequestQueue:
                 if entry.state == QUEUED:
                     entry.state = IN_FLIGHT
                     batch.append(entry)
-                    if entry.key is not None:
-                        del by_key[entry.key]
                     waiting += entry.count
         else:
             overdue_before = now - max_wait + 1e-9
@@ -145,8 +141,6 @@ class RequestQueue:
                 entry.state = IN_FLIGHT
                 batch.append(entry)
             for entry in batch:
-                if entry.key is not None:
-                    del by_key[entry.key]
                 waiting += entry.count
         self.waiting -= waiting
         self.size -= len(batch)

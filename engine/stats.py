@@ -63,6 +63,7 @@ class StatsCollector:
         self.errors = 0
         self.timeouts = 0
         self.dedup_failures = 0
+        self.last_dedup_failure: str | None = None
         self.merges: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
@@ -110,5 +111,5 @@ class StatsCollector:
             merges=dict(self.merges),
             dispatch_reasons=dict(self.reasons),
             policy=policy,
-            dedup=dedup,
+            dedup={**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure else dedup,
         )

@@ -318,3 +318,21 @@ def test_every_merge_obeys_the_strategy_rule(calls, strategy_name, threshold):
             assert verifier.check(answered, text).ok
         # and from the same scope: find a request with that text, model and scope
         assert any(t == answered and s == scope and m == model for t, s, m, _ in calls)
+
+
+@pytest.mark.looptime
+async def test_a_broken_encoder_is_not_retried_for_every_batch(caplog):
+    enc = FakeEncoder(fail=OSError("model folder missing"))
+    async with BatchProcessor(_echo, window_ms=1, encoder=enc) as batch:
+        for _ in range(3):
+            await batch.process(["one", "two"])
+        assert len(enc.calls) == 1  # backed off: exact matching only, no encoder call per batch
+        await asyncio.sleep(31)
+        enc.fail = None
+        await batch.process(["one", "two"])
+        assert len(enc.calls) == 2
+    stats = batch.get_stats()
+    assert stats.dedup_failures == 1
+    assert stats.merges["fallback"] == 3
+    assert stats.dedup["last_failure"] == "OSError: model folder missing"
+    assert caplog.text.count("model folder missing") == 1
