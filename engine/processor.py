@@ -111,8 +111,13 @@ class BatchProcessor:
         if unknown:
             raise TypeError(f"BatchProcessor got unexpected keyword(s): {', '.join(sorted(unknown))}")
         self._config = BatchConfig(**options)
+        # hot-path copies of settings that never change after construction
         self._max_size = self._config.max_size
         self._min_size = self._config.min_size
+        self._plain = self._config.text_fn is None
+        self._text_key = self._config.text_key
+        self._normalize = self._config.normalize
+        self._enable_dedup = self._config.enable_dedup
         self._handler: Handler | None = None
         self._handler_is_async = False
         if handler is not None:
@@ -197,6 +202,7 @@ class BatchProcessor:
         if self._queue.waiting >= self._config.max_queue_size:
             self._check_capacity(1)
         entry, fut = self._submit(request, prepared, scope, priority, timeout)
+        del prepared  # not kept alive in this frame while waiting: one object fewer for the GC per request
         if timeout is None:
             try:
                 return await fut
@@ -290,6 +296,7 @@ class BatchProcessor:
     def get_stats(self) -> BatchStats:
         """A snapshot of the counters, latencies and the current window."""
         return self._stats.snapshot(
+            total_requests=self._seq + self._stats.merges["exact_queued"] + self._stats.merges["exact_inflight"],
             cost_per_request=self._config.cost_per_request,
             queue_depth=self._queue.waiting,
             in_flight=len(self._batches),
@@ -345,18 +352,20 @@ class BatchProcessor:
 
     def _prepare(self, request: Any, scope: Hashable, dedup: bool) -> tuple[str, str, Hashable, Hashable]:
         """Validate one request; return ``(text, normalised text, fields, exact key or None)``."""
-        config = self._config
-        if request.__class__ is dict and len(request) == 1 and config.text_fn is None:
-            text = request.get(config.text_key)  # fast path: {"query": "..."}
-            if text.__class__ is not str:
-                text, fields = read_request(request, config.text_key, None)  # raises the right TypeError
-            fields = ()
-        elif request.__class__ is str and config.text_fn is None:
-            text, fields = request, ()
+        if self._plain:  # no text_fn: the fast paths for "..." and {"query": "..."}
+            if request.__class__ is str:
+                text, fields = request, ()
+            elif request.__class__ is dict and len(request) == 1:
+                text = request.get(self._text_key)
+                if text.__class__ is not str:
+                    read_request(request, self._text_key, None)  # raises the right TypeError
+                fields = ()
+            else:
+                text, fields = read_request(request, self._text_key, None)
         else:
-            text, fields = read_request(request, config.text_key, config.text_fn)
-        norm = config.normalize(text)
-        if dedup and fields is not None and config.enable_dedup:
+            text, fields = read_request(request, self._text_key, self._config.text_fn)
+        norm = self._normalize(text)
+        if dedup and fields is not None and self._enable_dedup:
             # The common case (no scope, no other fields) keys on the string alone: one object fewer
             # per request for the garbage collector. A str never equals a tuple, so keys cannot collide.
             return text, norm, fields, (norm if scope is None and fields == () else (scope, norm, fields))
@@ -377,9 +386,6 @@ class BatchProcessor:
         now = loop.time()
         fut = loop.create_future()
         stats = self._stats
-        stats.total_requests += 1
-        if stats.first_arrival is None:
-            stats.mark_first_arrival()
         key = prepared[3]
         queue = self._queue
         if key is not None:
@@ -407,6 +413,7 @@ class BatchProcessor:
         elif queue.size == 1 or queue.size == self._min_size or queue.size == self._max_size:
             self._poke()  # a window opens, min_size is reached, or the batch just became full
         if self._dispatcher is None:
+            stats.mark_first_arrival()
             self._dispatcher = loop.create_task(self._dispatch_loop(), name="batchsieve-dispatcher")
         return entry, fut
 

@@ -53,7 +53,6 @@ class StatsCollector:
     """Mutable counters owned by one processor (event-loop thread only)."""
 
     def __init__(self) -> None:
-        self.total_requests = 0
         self.completed = 0
         self.failed = 0
         self.cancelled = 0
@@ -74,7 +73,7 @@ class StatsCollector:
         if self.first_arrival is None:
             self.first_arrival = time.perf_counter()
 
-    def snapshot(self, *, cost_per_request: float, queue_depth: int, in_flight: int, window_ms: float,
+    def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int, window_ms: float,
                  policy: dict[str, Any], dedup: dict[str, Any]) -> BatchStats:
         answered = self.answered_by_batches
         saved = max(answered - self.handler_requests, 0)
@@ -86,7 +85,7 @@ class StatsCollector:
             p50, p95, p99 = (float(x) * 1e3 for x in np.percentile(np.fromiter(self.latencies, float),
                                                                      [50, 95, 99]))
         return BatchStats(
-            total_requests=self.total_requests,
+            total_requests=total_requests,
             completed_requests=self.completed,
             failed_requests=self.failed,
             cancelled_requests=self.cancelled,
