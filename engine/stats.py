@@ -73,8 +73,8 @@ class StatsCollector:
         if self.first_arrival is None:
             self.first_arrival = time.perf_counter()
 
-    def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int, window_ms: float,
-                 policy: dict[str, Any], dedup: dict[str, Any]) -> BatchStats:
+    def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int,
+                 window_ms: float, policy: dict[str, Any], dedup: dict[str, Any]) -> BatchStats:
         answered = self.answered_by_batches
         saved = max(answered - self.handler_requests, 0)
         elapsed = (self.last_answer or 0.0) - (self.first_arrival or 0.0)
@@ -110,5 +110,6 @@ class StatsCollector:
             merges=dict(self.merges),
             dispatch_reasons=dict(self.reasons),
             policy=policy,
-            dedup={**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure else dedup,
+            dedup=({**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure
+                   else dedup),
         )
