@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from batchsieve import normalize_text
 from batchsieve.demo import QUESTION_GROUPS, main, make_stream, run_demo
 
