@@ -5,8 +5,9 @@ running) -> dispatcher (window, ``max_size``, ``max_wait``) -> dedup strategy ->
 requests -> results scattered back through the index map -> every caller.
 
 Concurrency model: everything but the handler (and a blocking strategy) runs on the event loop thread.
-A dispatcher task lives only while there is work; batches run as their own tasks, at most
-``max_concurrent_batches`` at a time.
+A dispatcher task lives only while there is work; batches run as their own tasks. At most
+``max_concurrent_batches`` handler calls run at once; with a semantic strategy one more batch may be
+dispatched so that its dedup (encoder, kernel, in a worker thread) overlaps the running handler call.
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ class BatchProcessor:
         self._dispatcher: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
+        # At most max_concurrent_batches handler calls run at once. With a blocking (semantic) strategy one
+        # more batch may be dispatched, so that its dedup (encoder, kernel) overlaps the running handler call.
+        self._handler_slots = asyncio.Semaphore(self._config.max_concurrent_batches)
+        self._pipeline_depth = self._config.max_concurrent_batches + (1 if self._strategy.blocking else 0)
         self._closing = False
         self._dedup_backoff_until = -math.inf
 
@@ -423,6 +428,7 @@ class BatchProcessor:
             if self._loop is not None and not self._loop.is_closed() and (self._batches or self._queue):
                 raise RuntimeError("this BatchProcessor is busy on another event loop")
             self._loop = loop
+            self._handler_slots = asyncio.Semaphore(self._config.max_concurrent_batches)
         return loop
 
     def _release(self, entry: Entry, fut: asyncio.Future[Any]) -> None:
@@ -499,7 +505,7 @@ class BatchProcessor:
                         return  # idle: no task is left behind; the next arrival starts a new one
                     await self._sleep_until(math.inf)
                     continue
-                if len(self._batches) >= config.max_concurrent_batches:
+                if len(self._batches) >= self._pipeline_depth:
                     await self._sleep_until(math.inf)  # a finishing batch wakes us
                     continue
                 now = loop.time()
@@ -555,11 +561,13 @@ class BatchProcessor:
                         slot[i] = len(unique)
                         unique.append(entries[i])
                 slot_of = [slot[r] for r in rep]
-            t0 = time.perf_counter()
-            try:
-                results = await self._call_handler([e.request for e in unique])
-            finally:
-                handler_s = time.perf_counter() - t0
+            requests = [e.request for e in unique]
+            async with self._handler_slots:  # dedup above ran without a slot: it overlaps the running call
+                t0 = time.perf_counter()
+                try:
+                    results = await self._call_handler(requests)
+                finally:
+                    handler_s = time.perf_counter() - t0
             now = loop.time()
             latencies = stats.latencies
             completed = failed_n = 0

@@ -336,3 +336,32 @@ async def test_a_broken_encoder_is_not_retried_for_every_batch(caplog):
     assert stats.merges["fallback"] == 3
     assert stats.dedup["last_failure"] == "OSError: model folder missing"
     assert caplog.text.count("model folder missing") == 1
+
+
+async def test_dedup_of_the_next_batch_overlaps_the_running_handler_call():
+    enc = FakeEncoder()
+    gate = asyncio.Event()
+    started = asyncio.Event()
+    calls: list[list[str]] = []
+
+    async def handler(requests):
+        calls.append(list(requests))
+        started.set()
+        await gate.wait()
+        return await _echo(requests)
+
+    batch = BatchProcessor(handler, window_ms=1, max_concurrent_batches=1, encoder=enc)
+    first = asyncio.ensure_future(batch.process(["a1", "a2"]))
+    await started.wait()
+    second = asyncio.ensure_future(batch.process(["b1", "b2"]))
+    for _ in range(200):  # the second batch's encoder call happens in a worker thread
+        if len(enc.calls) == 2:
+            break
+        await asyncio.sleep(0.005)
+    assert enc.calls == [["a1", "a2"], ["b1", "b2"]]
+    assert calls == [["a1", "a2"]]  # ...while only one handler call runs
+    gate.set()
+    assert await first == [("answer", "a1"), ("answer", "a2")]
+    assert await second == [("answer", "b1"), ("answer", "b2")]
+    assert len(calls) == 2
+    await batch.close()
