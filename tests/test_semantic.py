@@ -55,8 +55,12 @@ class FakeEncoder:
     fail: BaseException | None = None
     gate: threading.Event | None = None
 
+    called_twice: threading.Event = field(default_factory=threading.Event)
+
     def encode(self, texts):
         self.calls.append(list(texts))
+        if len(self.calls) == 2:
+            self.called_twice.set()
         if self.gate is not None:
             self.gate.wait(10)
         if self.fail is not None:
@@ -354,10 +358,7 @@ async def test_dedup_of_the_next_batch_overlaps_the_running_handler_call():
     first = asyncio.ensure_future(batch.process(["a1", "a2"]))
     await started.wait()
     second = asyncio.ensure_future(batch.process(["b1", "b2"]))
-    for _ in range(200):  # the second batch's encoder call happens in a worker thread
-        if len(enc.calls) == 2:
-            break
-        await asyncio.sleep(0.005)
+    assert await asyncio.to_thread(enc.called_twice.wait, 10)  # the encoder runs in a worker thread
     assert enc.calls == [["a1", "a2"], ["b1", "b2"]]
     assert calls == [["a1", "a2"]]  # ...while only one handler call runs
     gate.set()
