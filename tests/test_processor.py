@@ -23,7 +23,7 @@ from batchsieve import (
 from batchsieve import BatchProcessor as _BatchProcessor
 
 
-def BatchProcessor(*args, **kwargs):  # noqa: N802 - these tests pin the exact strategy
+def BatchProcessor(*args, **kwargs):  # these tests pin the exact strategy
     """The engine tests exercise exact dedup; semantic strategies have their own tests."""
     kwargs.setdefault("dedup_strategy", "exact")
     return _BatchProcessor(*args, **kwargs)

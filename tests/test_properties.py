@@ -7,13 +7,13 @@ from collections import Counter
 
 from batchsieve import BatchProcessingError, normalize_text
 from batchsieve import BatchProcessor as _BatchProcessor
-
-
-def BatchProcessor(*args, **kwargs):  # noqa: N802 - these properties are about exact dedup
-    kwargs.setdefault("dedup_strategy", "exact")
-    return _BatchProcessor(*args, **kwargs)
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+
+def BatchProcessor(*args, **kwargs):  # these properties are about exact dedup
+    kwargs.setdefault("dedup_strategy", "exact")
+    return _BatchProcessor(*args, **kwargs)
 
 _texts = st.sampled_from(["hi", "HI ", "h i", "what's up", "What's  up", "bye", "Bye!", "ÄBC", "äbc", ""])
 _requests = st.one_of(
