@@ -73,8 +73,11 @@ class _EncoderMixin:
         return self._encoder
 
     def warmup(self) -> None:
-        """Load the encoder and run it once, so the first real batch does not pay for it."""
-        self.encoder.encode(["warm up"])
+        """Load the encoder and run it (and the kernel, which compiles on first use on CUDA) once."""
+        from batchsieve.kernels import assign_representatives
+
+        result = self.encoder.encode(["warm up", "warm up the encoder"])
+        assign_representatives(result.embeddings, 0.98)
 
     def _encode(self, texts: list[str]) -> Any:
         t0 = time.perf_counter()
