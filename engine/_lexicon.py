@@ -74,9 +74,9 @@ ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 #: Words after which "one" is a pronoun ("how does one ..."), not the number 1.
 PRONOUN_ONE_AFTER = frozenset({
     "does", "do", "did", "can", "could", "should", "would", "will", "shall", "may", "might", "must",
-    "if", "when", "that", "which", "the", "this", "no", "any", "every", "each", "some", "someone",
+    "if", "when", "that", "which", "this", "no", "any", "every", "each", "some", "someone",
     "anyone", "everyone", "little", "only", "new", "old", "right", "wrong", "best", "better",
-    "other", "another", "such", "last", "next", "first", "one", "why", "how", "where", "what", "which",
+    "other", "another", "such", "last", "next", "first", "one", "why", "how", "where", "what",
 })  # fmt: skip
 
 # --------------------------------------------------------------------------------------------------
@@ -163,9 +163,8 @@ UNITS: dict[str, str] = {spelling: unit for unit, spellings in _UNIT_SPELLINGS.i
 UNITS["pound"] = "pound"
 #: Spellings that are units only right after a number ("5 m", "3 g", "10 s"); elsewhere they are letters.
 UNITS_AFTER_NUMBER: dict[str, str] = {
-    "m": "metre", "g": "gram", "s": "second", "h": "hour", "d": "day", "l": "litre", "t": "tonne",
-    "w": "watt", "v": "volt", "a": "ampere", "c": "celsius", "f": "fahrenheit", "b": "byte",
-    "in": "inch", "min": "minute", "y": "year", "yo": "year", "x": "times",
+    "m": "metre", "g": "gram", "h": "hour", "l": "litre", "w": "watt", "v": "volt", "c": "celsius",
+    "f": "fahrenheit", "min": "minute", "yo": "year", "x": "times",
 }  # fmt: skip
 
 # --------------------------------------------------------------------------------------------------
@@ -215,13 +214,8 @@ RELATIVE_TIME = frozenset({
 # --------------------------------------------------------------------------------------------------
 # Negation and polarity.
 # --------------------------------------------------------------------------------------------------
-NEGATIONS = frozenset({
-    "not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "non",
-    "nope", "hardly", "barely", "lack", "lacks", "lacking", "unable", "fail", "fails", "failed", "failing",
-    "stop", "stopped", "stops", "prevent", "prevents", "avoid", "avoids",
-})  # fmt: skip
-#: Negators that are counted (the others are content words and vetoed by the content check, but
-#: reported as negation for a clear reason).
+#: Negators, counted: two texts with a different number of them never merge. Verbs such as "fail" or
+#: "stop" are content words, vetoed by the content rule.
 COUNTED_NEGATIONS = frozenset({
     "not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "non",
 })  # fmt: skip
@@ -290,6 +284,10 @@ WH_WORDS: dict[str, str] = {
     "where": "where", "who": "who", "whom": "who", "whose": "whose", "whether": "yes/no",
 }  # fmt: skip
 
+#: "how much" and "how many" ask for a quantity, not a manner ("How much do you get paid?" is not "How do you
+#: get paid?").
+HOW_QUANTITY = frozenset({"much", "many", "long", "far", "often", "old", "big", "tall", "high", "large"})
+
 #: Auxiliaries that open a yes/no question ("Is it safe?", "Can I ...?"), grouped by what they ask.
 YESNO_AUX: dict[str, str] = {
     "is": "be", "are": "be", "am": "be", "was": "be", "were": "be", "do": "do", "does": "do", "did": "do",
@@ -318,6 +316,18 @@ HOW_PHRASES: tuple[tuple[str, ...], ...] = (
     ("in", "what", "way"),
 )
 
+#: "what is the best way to" asks "how": the words allowed between "what is/are" and the noun ...
+HOW_PHRASE_FILLERS = frozenset({
+    "the", "a", "an", "some", "best", "easiest", "good", "right", "proper", "correct", "simplest",
+    "most", "effective", "efficient", "possible", "different", "various", "other", "better", "ideal",
+    "recommended", "fastest", "quickest", "smartest", "cheapest",
+})  # fmt: skip
+#: ... and the nouns that make it a "how" question.
+HOW_PHRASE_NOUNS = frozenset({
+    "way", "ways", "method", "methods", "steps", "step", "tips", "procedure", "process", "technique",
+    "techniques", "strategy", "strategies", "approach", "approaches",
+})  # fmt: skip
+
 #: Openers dropped before the question is classified ("Can you tell me why ..." asks "why").
 POLITE_OPENERS: tuple[tuple[str, ...], ...] = (
     ("can", "you", "tell", "me"),
@@ -343,6 +353,9 @@ POLITE_OPENERS: tuple[tuple[str, ...], ...] = (
     ("please", "tell", "me"),
     ("please", "explain"),
     ("tell", "me"),
+    ("in", "your", "opinion"),
+    ("in", "your", "view"),
+    ("according", "to", "you"),
     ("explain",),
     ("please",),
 )
@@ -351,8 +364,6 @@ POLITE_OPENERS: tuple[tuple[str, ...], ...] = (
 # Tense: an auxiliary's tense is part of the question ("Who is ..." is not "Who was ...").
 # --------------------------------------------------------------------------------------------------
 PAST_AUX = frozenset({"was", "were", "did", "had"})
-FUTURE_AUX = frozenset({"will", "shall"})
-PRESENT_AUX = frozenset({"is", "are", "am", "do", "does", "has", "have"})
 
 # --------------------------------------------------------------------------------------------------
 # Fillers: words whose presence or absence never changes what a request asks.
@@ -362,32 +373,28 @@ FILLERS = frozenset({
     "a", "an", "the", "this", "that", "these", "those", "some", "any", "such", "certain",
     # first and second person (requests are asked by someone: "how do I" = "how do you" = "how does one")
     "i", "me", "my", "mine", "myself", "you", "your", "yours", "yourself", "we", "us", "our", "ours",
-    "ourselves", "one", "oneself", "someone", "somebody", "anyone", "anybody", "person", "u", "ur",
+    "ourselves", "one", "oneself", "u", "ur",
     # auxiliaries and copulas (tense and question form are checked by their own rules)
     "is", "are", "am", "was", "were", "be", "been", "being", "do", "does", "did", "done", "doing",
     "have", "has", "had", "having", "can", "could", "may", "might", "should", "shall", "would", "will",
-    "must", "ought", "get", "got",
+    "must", "ought",
     # question words (checked by the question rule)
     "what", "which", "whats", "why", "how", "when", "where", "who", "whom", "whose", "whether",
     # connectives and light prepositions
     "and", "or", "but", "so", "then", "if", "as", "of", "to", "for", "at", "by", "with", "about", "it",
     "its", "it's", "there", "here", "than", "also", "too", "yet", "via", "per", "upon", "onto", "in", "on",
-    "at", "into", "from", "within", "using",
+    "into", "from", "within", "using",
     # politeness and hedges
     "please", "pls", "plz", "kindly", "thanks", "thank", "hi", "hello", "hey", "dear", "sir", "madam",
     "really", "actually", "exactly", "basically", "simply", "just", "truly", "ever", "even", "still",
     "quite", "rather", "perhaps", "maybe", "possibly", "possible", "literally", "generally", "usually",
     "typically", "normally", "anyway", "anyways", "ok", "okay", "well", "now", "currently",
-    "tell", "know", "explain", "question", "answer", "help", "want", "wonder", "like", "i'd", "idea", "thing", "things", "something", "anything", "way", "ways", "method", "methods",
-    "best", "good", "better", "easiest", "easy", "proper", "properly",
-    "effective", "effectively", "efficient", "efficiently", "exact",
-    "lot", "lots", "much", "many", "various", "different", "other", "etc",
-    "guys", "folks", "everyone", "people", "quora", "go", "going", "able", "try", "trying",
+    "tell", "know", "explain", "question", "answer", "want", "wonder", "i'd", "idea",
+    "thing", "things", "something", "anything", "way", "ways", "method", "methods",
+    "lot", "lots", "much", "many", "various", "different", "other", "etc", "very", "between",
+    "go", "going", "able", "try", "trying", "become", "becoming", "became", "show", "display",
 })  # fmt: skip
 
-#: Fillers that still matter when they are the whole difference in a yes/no question: none for now;
-#: kept as a hook so that the list of fillers and the list of exceptions live side by side.
-FILLER_EXCEPTIONS: frozenset[str] = frozenset()
 
 # --------------------------------------------------------------------------------------------------
 # Synonyms: word -> canonical word. Both texts are mapped before comparison.
@@ -408,7 +415,7 @@ _SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("laptop", "notebook"),
     ("photo", "picture", "pic", "image"),
     ("tv", "television"),
-    ("usa", "u.s.a", "u.s"),
+    ("usa", "u.s.a", "u.s", "america", "united-states"),
     ("uk", "britain"),
     ("ai", "artificial-intelligence"),
     ("ml", "machine-learning"),
@@ -462,12 +469,27 @@ _SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("snow", "snowing", "snowy"),
     ("sunny", "sunshine"),
     ("temperature", "temp"),
+    ("symptom", "sign"),
+    ("author", "writer"),
+    ("prevent", "stop"),
+    ("think", "opinion"),
+    ("math", "mathematics"),
+    ("impact", "effect", "affect"),
+    ("legit", "legitimate"),
     ("dictionary", "dict"),
     ("tall", "high"),
     ("tallest", "highest"),
     ("exit", "quit"),
     ("coupon", "promo", "voucher", "discount"),
     ("fast", "quick", "quickly", "rapidly", "speedy", "fastest", "quickest"),
+    # evaluative adjectives are interchangeable ("a good laptop" = "the best laptop"), but not optional:
+    # "What is a good APR?" asks for a benchmark that "What is APR?" does not
+    ("good", "best", "better", "great", "greatest", "amazing", "awesome", "incredible", "interesting",
+     "fascinating", "cool", "coolest", "nice", "excellent", "wonderful", "fantastic", "finest", "ideal",
+     "recommended", "top"),
+    ("easy", "easiest", "simple", "simplest", "easier", "simpler"),
+    ("proper", "properly", "correct", "correctly", "right"),
+    ("effective", "effectively", "efficient", "efficiently"),
 )
 SYNONYMS: dict[str, str] = {}
 for _group in _SYNONYM_GROUPS:
@@ -505,6 +527,40 @@ IRREGULAR: dict[str, str] = {
     "cos": "cos", "tho": "though", "thru": "through", "till": "until", "til": "until",
 }  # fmt: skip
 
+#: Words the suffix rules must leave alone ("https" is not the plural of "http", "news" not of "new").
+NO_STEM = frozenset({
+    "https", "news", "series", "species", "physics", "economics", "politics", "mathematics", "ethics",
+    "always", "perhaps", "sometimes", "nowadays", "besides", "towards", "whereas", "various", "famous",
+    "business", "boss", "bus", "gas", "plus", "minus", "bonus", "status", "campus", "virus", "canvas",
+    "atlas", "alias", "chaos", "lens", "jeans", "diabetes", "herpes", "measles", "mumps", "rabies",
+    "windows", "ios", "macos", "aws", "gcp", "dos", "sms", "mms", "dns", "gps", "css", "js", "sas",
+    "less", "unless", "yes", "this", "his", "its", "hers", "ours", "yours", "theirs", "was", "does", "has",
+    "is", "us", "thus", "kudos", "data",
+})  # fmt: skip
+
+#: Irregular plurals (for the singular/plural rule).
+IRREGULAR_PLURALS = frozenset({
+    "feet", "teeth", "men", "women", "children", "mice", "geese", "people", "indices", "analyses", "criteria",
+    "phenomena", "lives", "wives", "knives", "leaves", "wolves", "halves", "shelves", "data",
+})  # fmt: skip
+
+#: Nouns whose singular and plural ask the same ("What is the difference ..." = "What are the differences
+#: ..."): exempt from the singular/plural rule.
+PLURAL_NEUTRAL = frozenset({
+    "difference", "similarity", "advantage", "disadvantage", "benefit", "drawback", "pro", "con", "cause",
+    "effect", "symptom", "sign", "reason", "example", "step", "tip", "type", "kind", "feature", "rule",
+    "requirement", "option", "alternative", "consequence", "risk", "side", "use", "application", "way",
+    "method", "idea", "fact", "detail", "information", "news", "result", "change", "solution",
+})  # fmt: skip
+
+#: Irregular past participles ("get stolen", "got hidden"), for the passive "get".
+IRREGULAR_PARTICIPLES = frozenset({
+    "stolen", "broken", "taken", "given", "written", "hidden", "eaten", "beaten", "bitten", "chosen",
+    "driven", "forgotten", "frozen", "shaken", "spoken", "sworn", "torn", "woken", "worn", "thrown",
+    "shown", "known", "drawn", "grown", "blown", "caught", "paid", "sold", "sent", "lost", "hurt", "hit",
+    "stuck", "fired", "banned", "done", "made", "told", "left", "kept", "held", "bought",
+})  # fmt: skip
+
 #: British and American spellings (British -> American).
 SPELLING_VARIANTS: dict[str, str] = {
     "colour": "color", "favourite": "favorite", "favour": "favor", "honour": "honor", "behaviour": "behavior",
@@ -527,7 +583,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("turned", "on"): "enable", ("turned", "off"): "disable", ("switched", "on"): "enable",
     ("switched", "off"): "disable", ("set", "up"): "setup", ("e", "mail"): "email",
     ("web", "site"): "website", ("wi", "fi"): "wifi", ("dark", "theme"): "dark-mode",
-    ("dark", "mode"): "dark-mode", ("night", "mode"): "dark-mode",
+    ("out", "there"): "there", ("similar", "to"): "like", ("open", "up"): "open", ("start", "up"): "start",
+    ("dark", "mode"): "dark-mode", ("night", "mode"): "dark-mode", ("united", "states"): "united-states",
 }  # fmt: skip
 
 #: Openers of a yes/no question that ask what a single auxiliary asks ("Is it possible to ..." = "Can I ...").
@@ -544,3 +601,12 @@ YESNO_PHRASES: dict[tuple[str, ...], str] = {
     ("is", "he", "going", "to"): "will",
     ("is", "she", "going", "to"): "will",
 }
+
+#: Personal pronouns by person: "1" (I, we), "2" (you), "g" (generic one). Subject pronouns may be
+#: relabelled between two requests ("How do I ..." = "How do you ..."), possessives must follow the same
+#: relabelling ("my password" / "your password"), so "What is your name?" is not "What is my name?".
+SUBJECT_PRONOUNS: dict[str, str] = {"i": "1", "we": "1", "you": "2", "u": "2", "one": "g"}
+OWNER_PRONOUNS: dict[str, str] = {
+    "my": "1", "mine": "1", "me": "1", "myself": "1", "our": "1", "ours": "1", "us": "1", "ourselves": "1",
+    "your": "2", "yours": "2", "yourself": "2", "yourselves": "2", "ur": "2", "oneself": "g",
+}  # fmt: skip
