@@ -18,6 +18,7 @@ __all__ = ["DEDUP_STRATEGIES", "DEFAULT_STRATEGY", "BatchConfig", "DedupStrategy
 DedupStrategyName = Literal["exact", "embedding", "hybrid", "custom"]
 DEDUP_STRATEGIES: tuple[str, ...] = get_args(DedupStrategyName)
 DEFAULT_STRATEGY: DedupStrategyName = "hybrid"
+_DEFAULT_MAX_WAIT_MS = 100.0
 
 
 def _check_number(name: str, value: object, *, integer: bool = False) -> None:
@@ -45,7 +46,7 @@ class BatchConfig:
     window_ms: float = 50.0
     max_size: int = 32
     min_size: int = 1
-    max_wait_ms: float = 100.0
+    max_wait_ms: float | None = None  # None: 100 ms, or the (max) window if that is longer
     processing_timeout: float | None = 30.0
     max_queue_size: int = 10_000
     max_concurrent_batches: int = 1
@@ -69,6 +70,12 @@ class BatchConfig:
     cost_per_request: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.max_wait_ms is None:
+            longest = self.max_window_ms if self.adaptive is True else self.window_ms
+            if isinstance(longest, (int, float)) and not isinstance(longest, bool):
+                object.__setattr__(self, "max_wait_ms", max(_DEFAULT_MAX_WAIT_MS, float(longest)))
+            else:
+                object.__setattr__(self, "max_wait_ms", _DEFAULT_MAX_WAIT_MS)  # the type error comes below
         for name in ("window_ms", "max_wait_ms", "dedup_threshold", "target_latency_ms", "min_window_ms",
                      "max_window_ms", "cost_per_request", "dedup_timeout_ms"):
             _check_number(name, getattr(self, name))

@@ -615,3 +615,12 @@ async def test_stats_count_requests_batches_savings_and_latency():
     assert stats.queue_depth == 0 and stats.errors == 0 and stats.timeouts == 0
     assert stats.policy == {"policy": "fixed", "window_ms": 20.0}
     await batch.close()
+
+
+def test_max_wait_defaults_to_cover_the_window():
+    assert BatchProcessor(Recorder()).config.max_wait_ms == 100
+    assert BatchProcessor(Recorder(), window_ms=150).config.max_wait_ms == 150
+    assert BatchProcessor(Recorder(), adaptive=True).config.max_wait_ms == 200  # max_window_ms
+    assert BatchProcessor(Recorder(), adaptive=True, max_wait_ms=80).config.max_wait_ms == 80  # explicit cap
+    with pytest.raises(TypeError, match="max_wait_ms must be a number"):
+        BatchProcessor(Recorder(), max_wait_ms="1")
