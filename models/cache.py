@@ -1,0 +1,98 @@
+"""A bounded, thread-safe LRU cache of embeddings keyed by (model key, exact text)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+__all__ = ["CacheInfo", "LRUCache"]
+
+V = TypeVar("V")
+
+
+class CacheInfo(NamedTuple):
+    """Counters of an :class:`LRUCache`.
+
+    ``hits``/``misses`` count looked-up keys since creation (or the last ``clear(reset_counts=True)``);
+    ``size`` is the number of entries held now and ``maxsize`` the capacity.
+    """
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
+
+
+class LRUCache(Generic[V]):
+    """Least-recently-used map with at most ``maxsize`` entries; ``maxsize=0`` stores nothing.
+
+    Every method takes one internal lock, so the cache can be shared between threads. Lookups are
+    batched (:meth:`get_many`) so a request batch costs one lock round trip.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise TypeError(f"cache size must be an int, not {type(maxsize).__name__}")
+        if maxsize < 0:
+            raise ValueError(f"cache size must be >= 0, got {maxsize}")
+        self._maxsize = maxsize
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    @property
+    def maxsize(self) -> int:
+        """Capacity in entries."""
+        return self._maxsize
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._data
+
+    def get_many(self, keys: Sequence[Hashable]) -> list[V | None]:
+        """Look up ``keys`` (counting a hit or a miss for each); found entries become most recent."""
+        out: list[V | None] = []
+        with self._lock:
+            data = self._data
+            for key in keys:
+                value = data.get(key)
+                if value is None:
+                    out.append(None)
+                else:
+                    data.move_to_end(key)
+                    out.append(value)
+            found = sum(v is not None for v in out)
+            self._hits += found
+            self._misses += len(out) - found
+        return out
+
+    def put_many(self, items: Iterable[tuple[Hashable, V]]) -> None:
+        """Insert or refresh entries, evicting the least recently used beyond ``maxsize``."""
+        if self._maxsize == 0:
+            return
+        with self._lock:
+            data = self._data
+            for key, value in items:
+                data[key] = value
+                data.move_to_end(key)
+            while len(data) > self._maxsize:
+                data.popitem(last=False)
+
+    def info(self) -> CacheInfo:
+        """Hit and miss counts, capacity and current size."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._data), self._maxsize)
+
+    def clear(self, reset_counts: bool = False) -> None:
+        """Drop every entry (and zero the counters when ``reset_counts``)."""
+        with self._lock:
+            self._data.clear()
+            if reset_counts:
+                self._hits = self._misses = 0
