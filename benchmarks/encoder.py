@@ -17,7 +17,8 @@ the per-text cosine of each embedding to the ``st`` one.
 
 Usage::
 
-    .venv/bin/python benchmarks/encoder.py                       # CPU, 10,000 questions
+    .venv/bin/python benchmarks/encoder.py                       # CPU, 10,000 questions, one call
+    .venv/bin/python benchmarks/encoder.py --call-size 64         # the same in engine-sized calls
     .venv/bin/python benchmarks/encoder.py --device cuda          # GPU: writes benchmarks/results/encoder_gpu.json
 """
 
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batch-tokens", type=int, default=None, help="ours: token budget per batch")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--call-size", type=int, default=0,
+                        help="texts per encode() call (default 0: all in one call); e.g. 64 mimics the "
+                             "engine's micro-batches, which come in random order")
     parser.add_argument("--contenders", default="st,st-bf16,ours,ours-fp32",
                         help="comma-separated subset of st,st-bf16,ours,ours-fp32")
     parser.add_argument("--json", type=Path, default=None,
@@ -107,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     path = str(default_model_path())
 
     texts = load_questions(args.n)
-    print(f"{len(texts)} QQP questions, device={device}, torch threads={threads}, batch size={batch_size}, "
-          f"max_batch_tokens={max_batch_tokens}", flush=True)
+    call_size = args.call_size or len(texts)
+    calls = [texts[i:i + call_size] for i in range(0, len(texts), call_size)]
+    print(f"{len(texts)} QQP questions in {len(calls)} call(s), device={device}, torch threads={threads}, "
+          f"batch size={batch_size}, max_batch_tokens={max_batch_tokens}", flush=True)
 
     runners = {}
     padding = {}
@@ -122,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             dtypes[name] = str(next(st.parameters()).dtype).removeprefix("torch.")
 
             def run_st(st=st):
-                return st.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                 convert_to_tensor=True, show_progress_bar=False).float()
+                return torch.cat([
+                    st.encode(chunk, batch_size=batch_size, normalize_embeddings=True,
+                              convert_to_tensor=True, show_progress_bar=False).float()
+                    for chunk in calls
+                ])
 
             runners[name] = run_st
         elif name in ("ours", "ours-fp32"):
@@ -133,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             dtypes[name] = str(enc.dtype).removeprefix("torch.")
 
             def run_ours(enc=enc):
-                return enc.encode(texts).embeddings
+                return torch.cat([enc.encode(chunk).embeddings for chunk in calls])
 
             runners[name] = run_ours
         else:
@@ -145,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     lengths = {t: len(ids) for t, ids in zip(texts, tok.ids, strict=True)}
     for name in names:
         if name.startswith("st"):
-            padding[name] = st_padding_ratio(texts, lengths, batch_size)
+            per_call = [st_padding_ratio(chunk, lengths, batch_size) for chunk in calls]
+            real = [sum(lengths[t] for t in chunk) for chunk in calls]
+            padding[name] = sum(p * r for p, r in zip(per_call, real, strict=True)) / sum(real)
 
     # Warm-up (first-call kernel selection, allocator growth), not timed.
     warm = texts[:512]
@@ -215,10 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "threads": threads,
         "texts": len(texts),
+        "call_size": call_size,
         "batch_size": batch_size,
         "max_batch_tokens": max_batch_tokens,
         "rounds": args.rounds,
         "baseline": base,
+        "gpu_target_sentences_per_s": 50_000 if cuda else None,
         "results": rows,
     }
     out = args.json or (GPU_JSON if cuda else None)

@@ -988,6 +988,10 @@ def _persons(persons: frozenset[str]) -> str:
     return " + ".join(names[p] for p in sorted(persons))
 
 
+#: Markers that play the same role around two swapped words ("10 km to miles" / "10 miles into km").
+_SAME_ROLE_MARKER = {"into": "to", "towards": "to", "toward": "to", "onto": "to", "unto": "to"}
+
+
 def _roles_rule(
     veto: Callable[[str, str], None],
     fa: TextFacts,
@@ -1017,8 +1021,8 @@ def _roles_rule(
                 continue
             lo_a, hi_a = sorted((ua[x], ua[y]))
             lo_b, hi_b = sorted((ub[x], ub[y]))
-            mid_a = set(sa[lo_a + 1 : hi_a])
-            mid_b = set(sb[lo_b + 1 : hi_b])
+            mid_a = {_SAME_ROLE_MARKER.get(w, w) for w in sa[lo_a + 1 : hi_a]}
+            mid_b = {_SAME_ROLE_MARKER.get(w, w) for w in sb[lo_b + 1 : hi_b]}
             common = mid_a & mid_b
             if common & coordinators and "not" not in common:
                 continue  # "real gas and ideal gas" / "ideal gas and real gas"; not "X and not Y"

@@ -10,7 +10,9 @@ for event loops) and :mod:`batchsieve.models.precision` for the precision defaul
 from .batching import collate, plan_batches
 from .cache import CacheInfo, LRUCache
 from .encoder import (
+    CPU_EAGER_ATTENTION_MAX_LEN,
     DEFAULT_BATCH_LIMITS,
+    DEFAULT_BATCH_OVERHEAD_TOKENS,
     DEFAULT_MODEL_NAME,
     BatchTiming,
     EncodeResult,
@@ -24,7 +26,9 @@ from .st_config import SentenceConfig, read_sentence_config
 from .tokenizing import TextTokenizer, Tokenized
 
 __all__ = [
+    "CPU_EAGER_ATTENTION_MAX_LEN",
     "DEFAULT_BATCH_LIMITS",
+    "DEFAULT_BATCH_OVERHEAD_TOKENS",
     "DEFAULT_MODEL_NAME",
     "POOLING_MODES",
     "BatchTiming",

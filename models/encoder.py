@@ -46,6 +46,7 @@ from .tokenizing import TextTokenizer
 __all__ = [
     "CPU_EAGER_ATTENTION_MAX_LEN",
     "DEFAULT_BATCH_LIMITS",
+    "DEFAULT_BATCH_OVERHEAD_TOKENS",
     "DEFAULT_MODEL_NAME",
     "BatchTiming",
     "EncodeResult",
@@ -60,6 +61,12 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 #: Batch limits per device type: (max_batch_tokens, max_batch_size). CPU figures measured on the
 #: development machine (see benchmarks/results/encoder.md); GPU figures sized for MiniLM-class encoders.
 DEFAULT_BATCH_LIMITS: dict[str, tuple[int, int]] = {"cpu": (2048, 128), "cuda": (65536, 1024)}
+
+#: What one more forward pass costs beyond its tokens, in tokens, per device type: the batch planner
+#: trades padding against batch count with it. CPU: measured (~2.5 ms fixed cost per MiniLM forward vs
+#: ~40 us per token in bf16 on the development CPU). CUDA: an estimate (~1 ms of launches per forward vs
+#: ~0.1 us per token on an H100/H200-class GPU), which makes the planner fill batches up to the budget.
+DEFAULT_BATCH_OVERHEAD_TOKENS: dict[str, int] = {"cpu": 64, "cuda": 8192}
 
 #: On CPU, with ``attn_implementation=None``, batches padded to at most this many tokens run eager
 #: attention and longer ones SDPA: measured with MiniLM bf16 on the development CPU, eager was ~10% faster
@@ -135,7 +142,8 @@ class EncodeResult:
     ``encode_seconds``: tokenisation + model time spent on this call's cache misses (CUDA-event timed on
     GPU); 0.0 when every text came from the cache.
     ``cache_hits``: distinct texts of this call served from the cache.
-    ``batches``: the model batches run for this call.
+    ``batches``: the model batches run for this call (rows, padded length, tokens, model seconds).
+    ``tokenize_seconds``: the host tokenisation part of ``encode_seconds``.
     """
 
     embeddings: torch.Tensor
@@ -224,7 +232,16 @@ class SentenceEncoder:
         self.max_batch_tokens = _positive_int("max_batch_tokens", max_batch_tokens, default_tokens)
         self.max_batch_size = _positive_int("max_batch_size", max_batch_size, default_size)
         self.bucketing = bool(bucketing)
+        self.batch_overhead_tokens = DEFAULT_BATCH_OVERHEAD_TOKENS[self._device.type]
         self._pad_multiple = 8 if self._device.type == "cuda" else 1
+
+        if cache is None:
+            cache = LRUCache(cache_size)
+        elif not isinstance(cache, LRUCache):
+            raise TypeError(f"cache must be an LRUCache, not {type(cache).__name__}")
+        self._cache: LRUCache = cache
+        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
+            raise TypeError(f"max_length must be an int, not {type(max_length).__name__}")
 
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         kwargs = {"local_files_only": True, _dtype_kwarg(): self._dtype}
@@ -248,8 +265,6 @@ class SentenceEncoder:
         if max_length is None:
             max_length = self._config.max_seq_length or limit
             max_length = min(max_length, limit)
-        elif isinstance(max_length, bool) or not isinstance(max_length, int):
-            raise TypeError(f"max_length must be an int, not {type(max_length).__name__}")
         elif max_length > limit:
             raise ValueError(f"max_length={max_length} exceeds the model's limit of {limit} tokens")
         self._max_length = int(max_length)
@@ -257,11 +272,6 @@ class SentenceEncoder:
         self._pad_id = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else 0
         self._dim = int(hf_config.hidden_size) * len(self._config.pooling)
 
-        if cache is None:
-            cache = LRUCache(cache_size)
-        elif not isinstance(cache, LRUCache):
-            raise TypeError(f"cache must be an LRUCache, not {type(cache).__name__}")
-        self._cache: LRUCache = cache
         self._cache_prefix = (str(folder), str(self._dtype), self._max_length, self._config.pooling)
 
         self._lock = threading.Lock()
@@ -451,6 +461,7 @@ class SentenceEncoder:
             max_batch_size=self.max_batch_size,
             pad_multiple=self._pad_multiple,
             sort=self.bucketing,
+            batch_overhead_tokens=self.batch_overhead_tokens,
         )
         device = self._device
         cuda = device.type == "cuda"

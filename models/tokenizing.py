@@ -20,6 +20,15 @@ __all__ = ["TextTokenizer", "Tokenized"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+#: Texts longer than this many characters per kept token are tokenised from a prefix first.
+CUT_CHARS_PER_TOKEN = 32
+
+
+def _cut_at_space(text: str, limit: int) -> str | None:
+    """``text`` up to its last whitespace before ``limit`` characters (None if there is none past half)."""
+    cut = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit), text.rfind("\t", 0, limit))
+    return text[:cut] if cut > limit // 2 else None
+
 
 def _replace_surrogates(texts: list[str]) -> tuple[list[str], list[bool]]:
     """Texts with lone surrogate code points replaced by U+FFFD, and which texts had any."""
@@ -42,6 +51,12 @@ class TextTokenizer:
     ``lower_case`` lower-cases texts first (sentence-transformers' ``do_lower_case``). Calls are safe
     from several threads at once on the fast path (the private backend is never reconfigured after
     construction); the slow path relies on the caller's lock.
+
+    Bounded cost for huge texts (fast path, right truncation): a text longer than
+    ``CUT_CHARS_PER_TOKEN * max_length`` characters is first tokenised only up to its last whitespace
+    before that point. Tokenizers split words at whitespace before anything else, so if that prefix alone
+    still overflows ``max_length``, its kept tokens are exactly the full text's and the rest is never
+    read; otherwise the full text is tokenised. A 1 MB English text costs ~2 ms instead of ~0.4 s.
     """
 
     def __init__(self, tokenizer, max_length: int, *, lower_case: bool = False, use_backend: bool = True):
@@ -55,6 +70,8 @@ class TextTokenizer:
         unk = getattr(tokenizer, "unk_token_id", None)
         self.unk_id: int | None = int(unk) if unk is not None else None
         self._backend = self._make_backend() if use_backend else None
+        right = getattr(tokenizer, "truncation_side", "right") == "right"
+        self._cut_chars = CUT_CHARS_PER_TOKEN * self.max_length if right else 0
 
     def _make_backend(self):
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
@@ -83,14 +100,13 @@ class TextTokenizer:
         if not texts:
             return Tokenized([], [], [])
         if self._backend is not None:
-            encode = getattr(self._backend, "encode_batch_fast", None) or self._backend.encode_batch
             replaced = None
             try:
-                encodings = encode(texts, add_special_tokens=True)
+                encodings = self._encode_fast(texts)
             except TypeError:
                 # Lone surrogates (valid Python str, invalid Unicode) make the Rust side refuse the batch.
                 texts, replaced = _replace_surrogates(texts)
-                encodings = encode(texts, add_special_tokens=True)
+                encodings = self._encode_fast(texts)
             ids = [e.ids for e in encodings]
             truncated = [bool(e.overflowing) for e in encodings]
         else:
@@ -101,6 +117,29 @@ class TextTokenizer:
         if replaced is not None and any(replaced):
             has_unknown = [a or b for a, b in zip(has_unknown, replaced, strict=True)]
         return Tokenized(ids, truncated, has_unknown)
+
+    def _encode_fast(self, texts: list[str]) -> list:
+        """Backend encodings; very long texts are first cut at a space (see the class docstring)."""
+        backend = self._backend
+        encode = getattr(backend, "encode_batch_fast", None) or backend.encode_batch
+        work = texts
+        cut: list[int] = []
+        if self._cut_chars:
+            for i, text in enumerate(texts):
+                if len(text) > self._cut_chars:
+                    prefix = _cut_at_space(text, self._cut_chars)
+                    if prefix is not None:
+                        if work is texts:
+                            work = list(texts)
+                        work[i] = prefix
+                        cut.append(i)
+        encodings = list(encode(work, add_special_tokens=True))
+        # A cut text that still overflows kept exactly the full text's tokens; others are redone in full.
+        redo = [i for i in cut if not encodings[i].overflowing]
+        if redo:
+            for i, enc in zip(redo, encode([texts[i] for i in redo], add_special_tokens=True), strict=True):
+                encodings[i] = enc
+        return encodings
 
     def _slow(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
         tok = self.tokenizer

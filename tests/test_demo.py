@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from batchsieve import normalize_text
-from batchsieve.demo import QUESTION_GROUPS, main, make_stream, run_demo
+from batchsieve.demo import MODES, QUESTION_GROUPS, main, make_stream, run_demo
 
 
 def test_stream_is_seeded_bursty_and_repetitive():
@@ -51,3 +51,19 @@ def test_cli_parses_demo_options(capsys):
     assert "unbatched" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["demo", "--modes", "bogus"])
+
+
+def test_no_two_demo_questions_from_different_groups_can_merge_under_hybrid():
+    """Whatever lands in one micro-batch, hybrid at the demo's threshold never merges across groups."""
+    from batchsieve.semantic import default_encoder
+    from batchsieve.verifier import MergeVerifier
+
+    texts = [(g, w) for g, wordings in enumerate(QUESTION_GROUPS) for w in wordings]
+    result = default_encoder().encode([w for _, w in texts])
+    cos = (result.embeddings.float() @ result.embeddings.float().T).tolist()
+    verifier = MergeVerifier()
+    threshold = MODES["batched+hybrid"].options["dedup_threshold"]
+    merges = [(texts[i][1], texts[j][1]) for i in range(len(texts)) for j in range(i)
+              if texts[i][0] != texts[j][0] and cos[i][j] >= threshold
+              and verifier.check(texts[j][1], texts[i][1]).ok]
+    assert merges == []

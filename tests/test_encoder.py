@@ -78,7 +78,7 @@ def test_fp32_bucketed_equals_sentence_transformers(enc32, texts, reference):
     assert len(res.batches) > 1 and widths == sorted(widths)
     assert sum(b.size for b in res.batches) == len(texts)
     padded, real = sum(b.padded_tokens for b in res.batches), sum(b.real_tokens for b in res.batches)
-    assert padded < 1.5 * real
+    assert padded < 1.2 * real
 
 
 def test_fp32_plain_path_equals_sentence_transformers(enc32, texts, reference):
@@ -92,7 +92,18 @@ def test_fp32_plain_path_equals_sentence_transformers(enc32, texts, reference):
     widths = [b.seq_len for b in res.batches]
     assert widths != sorted(widths)  # input order, not length order
     padded, real = sum(b.padded_tokens for b in res.batches), sum(b.real_tokens for b in res.batches)
-    assert padded > 2.5 * real  # what bucketing saves (the bucketed path stays under 1.5x)
+    assert padded > 2.5 * real  # what bucketing saves (the bucketed path stays under 1.2x)
+
+
+def test_padding_to_a_multiple_of_8_changes_shapes_not_results(enc32, texts, reference):
+    """The GPU rounds padded lengths up to a multiple of 8; exercised here on CPU."""
+    enc32._pad_multiple = 8
+    try:
+        res = enc32.encode(texts[:80])
+    finally:
+        enc32._pad_multiple = 1
+    assert all(b.seq_len % 8 == 0 for b in res.batches)
+    assert float(cosines(res.embeddings, reference[:80]).min()) >= FP32_BOUND
 
 
 def test_default_precision_follows_cpu_support_and_states_its_bound(enc, texts, reference):
@@ -119,6 +130,24 @@ def test_tokenizer_matches_hugging_face_call_and_slow_path(enc32, texts):
     assert slow.truncated == fast.truncated and slow.has_unknown == fast.has_unknown
     with pytest.raises(ValueError, match="leaves no room for text"):
         TextTokenizer(hf, 2)
+
+
+def test_huge_texts_are_tokenised_from_a_prefix_with_the_same_result(enc32):
+    hf = enc32.tokenizer.tokenizer
+    huge = [
+        "The quick brown fox jumps over the lazy dog. " * 25_000,  # 1.1 MB: prefix overflows, rest unread
+        "a" + " " * 20_000 + "b",  # prefix does not overflow: the full text is tokenised
+        "x" * 20_000,  # no space to cut at (and one over-long word: a single [UNK])
+        "line\n" * 5_000,
+        "ab " * 2_000 + "z" * 9_000,
+    ]
+    got = enc32.tokenizer(huge)
+    assert got.ids == hf(huge, truncation=True, max_length=enc32.max_length)["input_ids"]
+    full = hf(huge, truncation=False, verbose=False)["input_ids"]
+    assert got.truncated == [len(f) > enc32.max_length for f in full] == [True, False, False, True, True]
+    start = time.perf_counter()
+    enc32.tokenizer(huge[:1] * 20)  # 22 MB of text
+    assert time.perf_counter() - start < 5.0  # untruncated, this is ~8 s on the development CPU
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -287,14 +316,14 @@ async def test_encode_async_keeps_the_event_loop_free(enc32, texts):
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    start = time.perf_counter()
-    res = await enc32.encode_async(texts[:120])
-    elapsed = time.perf_counter() - start
+    await asyncio.sleep(0)  # let the ticker start
+    before = ticks
+    res = await enc32.encode_async(texts)
+    during = ticks - before
     done.set()
     await task
-    assert res.embeddings.shape == (120, 384)
-    assert elapsed > 0.05
-    assert ticks >= 3  # the loop kept running while the model worked
+    assert res.embeddings.shape == (len(texts), 384)
+    assert during >= 3  # the loop kept running while the model worked on the worker thread
     with pytest.raises(TypeError, match=r"texts\[0\] is int"):
         await enc32.encode_async([1])
 
@@ -334,6 +363,10 @@ def test_bad_constructor_arguments(tmp_path):
         SentenceEncoder(device="cpu", max_batch_size=0)
     with pytest.raises(TypeError, match="max_batch_tokens must be an int"):
         SentenceEncoder(device="cpu", max_batch_tokens=1.5)
+    with pytest.raises(ValueError, match="cache size must be >= 0"):
+        SentenceEncoder(device="cpu", cache_size=-1)
+    with pytest.raises(TypeError, match="max_length must be an int"):
+        SentenceEncoder(device="cpu", max_length="long")
     with pytest.raises(OSError, match="never downloads"):
         SentenceEncoder("no-such-org/no-such-model-xyz", device="cpu")
     with pytest.raises(TypeError, match="model must be None, a folder path or a model id"):

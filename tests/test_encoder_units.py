@@ -20,7 +20,7 @@ from batchsieve.models import (
     resolve_device,
     resolve_dtype,
 )
-from batchsieve.models.batching import padded_length
+from batchsieve.models.batching import DP_MAX_ITEMS, padded_length
 from batchsieve.models.precision import _bf16_from_flags, _cpuinfo_flags
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,6 +54,43 @@ def test_plan_batches_properties(lengths, budget, cap, multiple, sort):
         rows = len(prev) + 1
         width = padded_length(max(max(lengths[i] for i in prev), lengths[nxt[0]]), multiple)
         assert rows > cap or rows * width > budget
+
+
+def _plan_cost(plan, lengths, multiple, overhead):
+    return sum(len(b) * padded_length(max(lengths[i] for i in b), multiple) + overhead for b in plan)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=300), min_size=0, max_size=150),
+    budget=st.integers(min_value=1, max_value=5000),
+    cap=st.integers(min_value=1, max_value=64),
+    multiple=st.sampled_from([1, 8]),
+    overhead=st.integers(min_value=0, max_value=500),
+)
+def test_optimal_plan_respects_limits_and_never_costs_more_than_greedy(lengths, budget, cap, multiple, overhead):
+    kwargs = {"max_batch_tokens": budget, "max_batch_size": cap, "pad_multiple": multiple}
+    best = plan_batches(lengths, batch_overhead_tokens=overhead, **kwargs)
+    greedy = plan_batches(lengths, **kwargs)
+    flat = np.concatenate(best) if best else np.array([], dtype=np.int64)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths)
+    for batch in best:
+        assert 1 <= len(batch) <= cap
+        if len(batch) > 1:
+            assert len(batch) * padded_length(max(lengths[i] for i in batch), multiple) <= budget
+    assert _plan_cost(best, lengths, multiple, overhead) <= _plan_cost(greedy, lengths, multiple, overhead)
+
+
+def test_optimal_plan_splits_mixed_lengths_greedy_would_pad():
+    lengths = [10] * 30 + [200] * 2
+    greedy = plan_batches(lengths, max_batch_tokens=8192, max_batch_size=64)
+    best = plan_batches(lengths, max_batch_tokens=8192, max_batch_size=64, batch_overhead_tokens=64)
+    assert len(greedy) == 1  # everything padded to 200 tokens: 6400 padded for 700 real
+    assert sorted(len(b) for b in best) == [2, 30]  # 300 + 400 padded, plus two batch overheads
+    # Large calls fall back to the greedy fill.
+    many = [5] * (DP_MAX_ITEMS + 1)
+    assert len(plan_batches(many, max_batch_tokens=50, max_batch_size=64, batch_overhead_tokens=64)) == 103
 
 
 def test_plan_batches_buckets_short_texts_apart_from_long_ones():

@@ -256,3 +256,11 @@ def test_symmetric_and_never_raises(a, b, ua, tb):
 def test_a_text_always_merges_with_itself(a):
     assert V.check(a, a).ok
     assert V.check(a, a, a_unknown=True, b_truncated=True).ok
+
+
+def test_swapped_roles_around_equivalent_direction_markers_are_vetoed():
+    v = MergeVerifier()
+    for a, b in [("Convert 10 kilometres to miles", "Convert 10 miles into kilometres"),
+                 ("Translate English to French", "Translate French into English")]:
+        verdict = v.check(a, b)
+        assert not verdict.ok and verdict.categories == ("roles",), (a, b, verdict)
