@@ -252,9 +252,8 @@ async def test_sync_handler_runs_in_a_worker_thread_without_blocking_the_loop():
 
     batch = BatchProcessor(handler, window_ms=0)
     task = asyncio.ensure_future(batch.process("x"))
-    while not started.is_set():  # the loop keeps turning while the handler blocks its thread
-        await asyncio.sleep(0.001)
-    ticks = 0
+    assert await asyncio.to_thread(started.wait, 5)  # the handler now blocks its worker thread
+    ticks = 0  # ...and the loop keeps turning meanwhile
     for _ in range(3):
         await asyncio.sleep(0)
         ticks += 1
