@@ -33,7 +33,7 @@ from .policy import BatchRecord, DispatchPolicy, FixedWindowPolicy, QueueState
 from .queue import RequestQueue
 from .request import DONE, QUEUED, Entry, read_request
 from .stats import BatchStats, StatsCollector
-from .strategies import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment
+from .strategies import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment, make_strategy
 
 __all__ = ["BatchProcessor", "StreamResult"]
 
@@ -125,7 +125,8 @@ class BatchProcessor:
             self.handler = handler
         if strategy is not None and not isinstance(strategy, DedupStrategy):
             raise TypeError(f"strategy must be a DedupStrategy, got {type(strategy).__name__}")
-        self._strategy = strategy if strategy is not None else _make_strategy(self._config)
+        self._strategy = strategy if strategy is not None else make_strategy(self._config.dedup_strategy,
+                                                                             self._config)
         if policy is not None and not isinstance(policy, DispatchPolicy):
             raise TypeError(f"policy must implement DispatchPolicy, got {type(policy).__name__}")
         self._policy = policy if policy is not None else _make_policy(self._config)
@@ -239,9 +240,7 @@ class BatchProcessor:
         self._check_call(priority, timeout, scope, dedup)
         if not isinstance(requests, Sequence) or isinstance(requests, (str, bytes, dict)):
             raise TypeError(f"process_streaming takes a sequence of requests, got {type(requests).__name__}")
-        prepared = [self._prepare(r, scope, dedup) for r in requests]
-        self._check_capacity(len(prepared))
-        pairs = [self._submit(r, p, scope, priority, timeout) for r, p in zip(requests, prepared, strict=True)]
+        pairs = self._submit_all(requests, scope, dedup, priority, timeout)
         done: asyncio.Queue[int] = asyncio.Queue()
         for i, (_, fut) in enumerate(pairs):
             fut.add_done_callback(lambda _f, i=i: done.put_nowait(i))
@@ -422,6 +421,13 @@ class BatchProcessor:
             self._dispatcher = loop.create_task(self._dispatch_loop(), name="batchsieve-dispatcher")
         return entry, fut
 
+    def _submit_all(self, requests: Sequence[Any], scope: Hashable, dedup: bool, priority: int,
+                    timeout: float | None) -> list[tuple[Entry, asyncio.Future[Any]]]:
+        """Submit several requests, all or nothing: every one is validated and the queue checked first."""
+        prepared = [self._prepare(r, scope, dedup) for r in requests]
+        self._check_capacity(len(prepared))
+        return [self._submit(r, p, scope, priority, timeout) for r, p in zip(requests, prepared, strict=True)]
+
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
@@ -443,9 +449,7 @@ class BatchProcessor:
 
     async def _process_many(self, requests: list[Any], priority: int, timeout: float | None,
                             scope: Hashable, dedup: bool, return_exceptions: bool) -> list[Any]:
-        prepared = [self._prepare(r, scope, dedup) for r in requests]  # all-or-nothing validation
-        self._check_capacity(len(prepared))
-        pairs = [self._submit(r, p, scope, priority, timeout) for r, p in zip(requests, prepared, strict=True)]
+        pairs = self._submit_all(requests, scope, dedup, priority, timeout)
         results: list[Any] = []
         try:
             async with asyncio.timeout(timeout) as cm:
@@ -509,7 +513,7 @@ class BatchProcessor:
                     await self._sleep_until(math.inf)  # a finishing batch wakes us
                     continue
                 now = loop.time()
-                max_size = self._config.max_size
+                max_size = self._max_size
                 if self._closing:
                     at, reason = now, "close"
                 elif len(queue) >= max_size:
@@ -735,8 +739,3 @@ def _make_policy(config: BatchConfig) -> DispatchPolicy:
             max_wait_s=config.max_wait_ms / 1e3, max_concurrent_batches=config.max_concurrent_batches)
     return FixedWindowPolicy(config.window_ms / 1e3, config.min_size)
 
-
-def _make_strategy(config: BatchConfig) -> DedupStrategy:
-    from .strategies import make_strategy
-
-    return make_strategy(config.dedup_strategy, config)

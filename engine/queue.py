@@ -102,11 +102,17 @@ class RequestQueue:
         self.size -= 1
         if entry.key is not None and self.by_key.get(entry.key) is entry:
             del self.by_key[entry.key]
-        if not self.size:
-            self.window_start = math.inf
-            self._arrivals.clear()
-            self._heap.clear()
-            self._deadlines.clear()
+        self._reset_if_empty()
+
+    def _reset_if_empty(self) -> bool:
+        """With nothing queued, close the window and drop every stale lazy-deletion tuple; say if so."""
+        if self.size:
+            return False
+        self.window_start = math.inf
+        self._arrivals.clear()
+        self._heap.clear()
+        self._deadlines.clear()
+        return True
 
     def take(self, n: int, now: float, max_wait: float) -> list[Entry]:
         """Remove and return the next batch of at most ``n`` entries."""
@@ -144,12 +150,7 @@ class RequestQueue:
                 waiting += entry.count
         self.waiting -= waiting
         self.size -= len(batch)
-        if not self.size:
-            self.window_start = math.inf
-            arrivals.clear()
-            self._heap.clear()
-            self._deadlines.clear()
-        elif batch:
+        if not self._reset_if_empty() and batch:
             # Leftovers open a new window now (their max_wait bound still counts from their arrival).
             self.window_start = now
         return batch

@@ -38,6 +38,13 @@ def _freeze(value: Any) -> Hashable:
     return (cls, value)
 
 
+def _text_of(request: Any, text_fn: Callable[[Any], str]) -> str:
+    text = text_fn(request)
+    if not isinstance(text, str):
+        raise TypeError(f"text_fn must return a str, returned {type(text).__name__}")
+    return text
+
+
 def read_request(request: Any, text_key: str, text_fn: Callable[[Any], str] | None) -> tuple[str, Hashable]:
     """Return ``(text, fields)`` of one request, or raise ``TypeError`` for a request of the wrong shape.
 
@@ -45,11 +52,7 @@ def read_request(request: Any, text_key: str, text_fn: Callable[[Any], str] | No
     which makes the request unmergeable).
     """
     if request.__class__ is str:
-        if text_fn is not None:
-            text = text_fn(request)
-            if not isinstance(text, str):
-                raise TypeError(f"text_fn must return a str, returned {type(text).__name__}")
-        return (request if text_fn is None else text), ()
+        return (request if text_fn is None else _text_of(request, text_fn)), ()
     if isinstance(request, dict):
         if text_fn is None:
             try:
@@ -70,9 +73,7 @@ def read_request(request: Any, text_key: str, text_fn: Callable[[Any], str] | No
             fields = None
         return text, fields
     if text_fn is not None:
-        text = text_fn(request)
-        if not isinstance(text, str):
-            raise TypeError(f"text_fn must return a str, returned {type(text).__name__}")
+        text = _text_of(request, text_fn)
         try:
             return text, _freeze(request)
         except _Unhashable:

@@ -166,10 +166,10 @@ class HybridStrategy(_EncoderMixin, DedupStrategy):
             if pairs:
                 unknown = list(getattr(result, "has_unknown", [False] * len(sub)))
                 truncated = list(getattr(result, "truncated", [False] * len(sub)))
-                facts: dict[int, Any] = {}
+                # each text is analysed once, however many candidate pairs it is in
+                facts = {k: self.verifier.facts(sub[k].text) for k in {k for pair in pairs for k in pair}}
                 for p, q in pairs:
-                    fq = facts.get(q) or facts.setdefault(q, self.verifier.facts(sub[q].text))
-                    fp = facts.get(p) or facts.setdefault(p, self.verifier.facts(sub[p].text))
+                    fq, fp = facts[q], facts[p]
                     verdict = self.verifier.check(fq, fp, a_unknown=unknown[q], b_unknown=unknown[p],
                                                   a_truncated=truncated[q], b_truncated=truncated[p])
                     if not verdict.ok:
