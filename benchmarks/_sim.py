@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from batchsieve.policy import BatchRecord, DispatchPolicy, QueueState
+from batchsieve.policies import BatchRecord, DispatchPolicy, QueueState
 
 __all__ = ["LinearHandler", "SimResult", "bursty_arrivals", "poisson_arrivals", "simulate"]
 

@@ -56,8 +56,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _sim import LinearHandler, bursty_arrivals, poisson_arrivals, simulate  # noqa: E402
-from batchsieve.adaptive import AdaptiveWindowPolicy  # noqa: E402
-from batchsieve.policy import FixedWindowPolicy  # noqa: E402
+from batchsieve.policies import AdaptiveWindowPolicy  # noqa: E402
+from batchsieve.policies import FixedWindowPolicy  # noqa: E402
 
 FIXED_MS = (5, 20, 50, 100, 200)
 TARGET_MS, MIN_WINDOW_MS, MAX_WINDOW_MS = 50.0, 20.0, 200.0

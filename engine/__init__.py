@@ -15,7 +15,7 @@ from .errors import (
     QueueFullError,
 )
 from .normalize import normalize_text
-from .policy import BatchRecord, Decision, DispatchPolicy, FixedWindowPolicy, QueueState
+from .policies import BatchRecord, Decision, DispatchPolicy, FixedWindowPolicy, QueueState
 from .processor import BatchProcessor, StreamResult
 from .stats import BatchStats
 from .strategies import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy

@@ -29,7 +29,7 @@ from .errors import (
     ProcessorClosedError,
     QueueFullError,
 )
-from .policy import BatchRecord, DispatchPolicy, FixedWindowPolicy, QueueState
+from .policies import BatchRecord, DispatchPolicy, QueueState, make_policy
 from .queue import RequestQueue
 from .request import DONE, QUEUED, Entry, read_request
 from .stats import BatchStats, StatsCollector
@@ -129,7 +129,7 @@ class BatchProcessor:
                                                                              self._config)
         if policy is not None and not isinstance(policy, DispatchPolicy):
             raise TypeError(f"policy must implement DispatchPolicy, got {type(policy).__name__}")
-        self._policy = policy if policy is not None else _make_policy(self._config)
+        self._policy = policy if policy is not None else make_policy(self._config)
         self._notify_arrivals = self._config.adaptive or policy is not None
         # exact key -> the live entry (queued or running) that answers it; shared with the queue
         self._live: dict[Hashable, Entry] = {}
@@ -727,15 +727,3 @@ _IDENTITY = Assignment([], identity=True)
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
-
-
-def _make_policy(config: BatchConfig) -> DispatchPolicy:
-    if config.adaptive:
-        from .adaptive import AdaptiveWindowPolicy
-
-        return AdaptiveWindowPolicy(
-            target_latency_s=config.target_latency_ms / 1e3, min_window_s=config.min_window_ms / 1e3,
-            max_window_s=config.max_window_ms / 1e3, min_size=config.min_size, max_size=config.max_size,
-            max_wait_s=config.max_wait_ms / 1e3, max_concurrent_batches=config.max_concurrent_batches)
-    return FixedWindowPolicy(config.window_ms / 1e3, config.min_size)
-

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from batchsieve.adaptive import AdaptiveWindowPolicy, ArrivalRateEstimator, ServiceTimeModel, _longest_wait
-from batchsieve.policy import BatchRecord, DispatchPolicy, FixedWindowPolicy, QueueState
+from batchsieve.policies.adaptive import AdaptiveWindowPolicy, ArrivalRateEstimator, ServiceTimeModel, _longest_wait
+from batchsieve.policies import BatchRecord, DispatchPolicy, FixedWindowPolicy, QueueState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _sim import LinearHandler, bursty_arrivals, poisson_arrivals, simulate

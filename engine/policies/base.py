@@ -1,4 +1,6 @@
-"""When to dispatch the next batch: the interface between the queue and a window controller.
+"""The dispatch-policy interface: :class:`DispatchPolicy` and the types it exchanges with the engine.
+
+A policy decides *when* the pending requests go; the engine owns the queue.
 
 The engine owns the queue; a :class:`DispatchPolicy` only decides *when* the pending requests should go.
 The engine calls :meth:`DispatchPolicy.decide` with a :class:`QueueState` snapshot every time the queue
@@ -20,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
+
+__all__ = ["BatchRecord", "Decision", "DispatchPolicy", "DispatchReason", "QueueState"]
 
 DispatchReason = Literal["full", "window", "max_wait", "deadline", "idle", "close"]
 
@@ -78,33 +82,3 @@ class DispatchPolicy(Protocol):
 
     def snapshot(self) -> dict[str, object]:
         """The policy's current estimates, for stats (plain JSON-able values)."""
-
-
-class FixedWindowPolicy:
-    """The fixed window: dispatch ``window_s`` after the window opened, once ``min_size`` are pending.
-
-    A window that closes with fewer than ``min_size`` pending requests keeps waiting; the engine's
-    ``max_wait`` bound still dispatches them in the end.
-    """
-
-    def __init__(self, window_s: float, min_size: int = 1) -> None:
-        self._window_s = window_s
-        self.min_size = min_size
-
-    @property
-    def window_s(self) -> float:
-        return self._window_s
-
-    def decide(self, state: QueueState) -> Decision:
-        if state.pending < self.min_size:
-            return Decision(math.inf, "window")
-        return Decision(state.window_start + self._window_s, "window")
-
-    def on_arrival(self, now: float) -> None:  # the fixed window learns nothing
-        pass
-
-    def on_batch_done(self, record: BatchRecord) -> None:
-        pass
-
-    def snapshot(self) -> dict[str, object]:
-        return {"policy": "fixed", "window_ms": self._window_s * 1e3}

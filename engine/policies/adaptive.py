@@ -108,7 +108,7 @@ import logging
 import math
 from collections import Counter
 
-from .policy import BatchRecord, Decision, DispatchReason, QueueState
+from .base import BatchRecord, Decision, DispatchReason, QueueState
 
 __all__ = ["AdaptiveWindowPolicy", "ArrivalRateEstimator", "ServiceTimeModel"]
 
