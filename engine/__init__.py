@@ -18,7 +18,7 @@ from .normalize import normalize_text
 from .policies import BatchRecord, Decision, DispatchPolicy, FixedWindowPolicy, QueueState
 from .processor import BatchProcessor, StreamResult
 from .stats import BatchStats
-from .strategies import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
+from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
 
 __version__ = "0.1.0"
 

@@ -1,38 +1,47 @@
 """Configuration of a :class:`~batchsieve.BatchProcessor`, validated at construction.
 
-Every keyword of the product specification is a field here. Wrong types raise ``TypeError``; impossible
-values (and impossible combinations) raise ``ValueError`` naming the offending value.
+Every keyword of the product specification is a field here. Each field carries its own check (type and
+bounds) beside it; the checks that relate two fields are in :meth:`BatchConfig._check_combinations`.
+Wrong types raise ``TypeError``; impossible values (and impossible combinations) raise ``ValueError``
+naming the offending value.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, field, fields
+from functools import partial
+from typing import Any
 
+from ._checks import check_bool, check_int, check_number, check_optional_callable, check_str
+from .dedup.registry import DEDUP_STRATEGIES, DEFAULT_STRATEGY, DedupStrategyName
 from .normalize import normalize_text
 
 __all__ = ["DEDUP_STRATEGIES", "DEFAULT_STRATEGY", "BatchConfig", "DedupStrategyName"]
 
-DedupStrategyName = Literal["exact", "embedding", "hybrid", "custom"]
-DEDUP_STRATEGIES: tuple[str, ...] = get_args(DedupStrategyName)
-DEFAULT_STRATEGY: DedupStrategyName = "hybrid"
-_DEFAULT_MAX_WAIT_MS = 100.0
+_DEFAULT_MAX_WAIT_MS = 100.0  # the spec's latency bound when the window is shorter
 
 
-def _check_number(name: str, value: object, *, integer: bool = False) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        want = "an int" if integer else "a number"
-        raise TypeError(f"{name} must be {want}, got {type(value).__name__} {value!r}")
-    if not integer and not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+def _check(check: Callable[..., Any], **bounds: Any) -> dict[str, Any]:
+    """A field's metadata: its value is checked by ``check(name, value, **bounds)`` after construction."""
+    return {"check": partial(check, **bounds)}
 
 
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+def _check_timeout(name: str, value: object) -> None:
+    if value is not None:
+        check_number(name, value)
+        if value <= 0:
+            raise ValueError(f"{name} must be > 0 seconds or None, got {value!r}")
+
+
+def _check_encoder(name: str, value: object) -> None:
+    if value is not None and not callable(getattr(value, "encode", None)):
+        raise TypeError(f"{name} must have an encode(texts) method, got {type(value).__name__}")
+
+
+def _check_normalize(name: str, value: object) -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable str -> str, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,31 +52,53 @@ class BatchConfig:
     """
 
     # collection
-    window_ms: float = 50.0
-    max_size: int = 32
-    min_size: int = 1
-    max_wait_ms: float | None = None  # None: 100 ms, or the (max) window if that is longer
-    processing_timeout: float | None = 30.0
-    max_queue_size: int = 10_000
-    max_concurrent_batches: int = 1
-    enable_priorities: bool = False
+    #: how long a window collects requests
+    window_ms: float = field(default=50.0, metadata=_check(check_number, lo=0))
+    #: at most this many unique requests per handler call
+    max_size: int = field(default=32, metadata=_check(check_int, lo=1))
+    #: a window waits for this many (max_wait still bounds it)
+    min_size: int = field(default=1, metadata=_check(check_int, lo=1))
+    #: None: 100 ms, or the (max) window if longer
+    max_wait_ms: float | None = field(default=None, metadata=_check(check_number, lo=0))
+    #: seconds per handler call; None: no limit
+    processing_timeout: float | None = field(default=30.0, metadata=_check(_check_timeout))
+    #: waiting caller requests before QueueFullError
+    max_queue_size: int = field(default=10_000, metadata=_check(check_int, lo=1))
+    #: handler calls in flight at once
+    max_concurrent_batches: int = field(default=1, metadata=_check(check_int, lo=1))
+    #: dispatch higher priority first
+    enable_priorities: bool = field(default=False, metadata=_check(check_bool))
     # deduplication
-    enable_dedup: bool = True
-    dedup_strategy: DedupStrategyName | None = None  # None: "custom" if dedup_function is given, else default
-    dedup_threshold: float = 0.98
-    dedup_function: Callable[..., Any] | None = None
-    dedup_timeout_ms: float = 1000.0  # a semantic strategy slower than this falls back to exact for the batch
-    encoder: Any = None  # for embedding/hybrid: an object with encode(texts) (default: all-MiniLM-L6-v2)
-    text_key: str = "query"
-    text_fn: Callable[[Any], str] | None = None
-    normalize: Callable[[str], str] = normalize_text
+    #: False: every request gets its own handler slot
+    enable_dedup: bool = field(default=True, metadata=_check(check_bool))
+    #: None: "custom" if dedup_function is given, else default
+    dedup_strategy: DedupStrategyName | None = None
+    #: cosine for a merge
+    dedup_threshold: float = field(default=0.98, metadata=_check(check_number, lo=0, hi=1, lo_open=True))
+    #: custom similarity
+    dedup_function: Callable[..., Any] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: slower: exact for the batch
+    dedup_timeout_ms: float = field(default=1000.0, metadata=_check(check_number, lo=0, lo_open=True))
+    #: object with encode(texts) (default: all-MiniLM-L6-v2)
+    encoder: Any = field(default=None, metadata=_check(_check_encoder))
+    #: where a dict request keeps its text
+    text_key: str = field(default="query", metadata=_check(check_str))
+    #: request -> text
+    text_fn: Callable[[Any], str] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: the exact-match form
+    normalize: Callable[[str], str] = field(default=normalize_text, metadata=_check(_check_normalize))
     # adaptive window
-    adaptive: bool = False
-    target_latency_ms: float = 50.0
-    min_window_ms: float = 20.0
-    max_window_ms: float = 200.0
+    #: learn the window from measured latency
+    adaptive: bool = field(default=False, metadata=_check(check_bool))
+    #: the p95 the window aims at
+    target_latency_ms: float = field(default=50.0, metadata=_check(check_number, lo=0, lo_open=True))
+    #: the learned window's lower bound
+    min_window_ms: float = field(default=20.0, metadata=_check(check_number, lo=0))
+    #: the learned window's upper bound (>= min_window_ms)
+    max_window_ms: float = field(default=200.0, metadata=_check(check_number))
     # accounting
-    cost_per_request: float = 0.0
+    #: for the stats' estimated savings
+    cost_per_request: float = field(default=0.0, metadata=_check(check_number, lo=0))
 
     def __post_init__(self) -> None:
         if self.max_wait_ms is None:
@@ -76,32 +107,17 @@ class BatchConfig:
                 object.__setattr__(self, "max_wait_ms", max(_DEFAULT_MAX_WAIT_MS, float(longest)))
             else:
                 object.__setattr__(self, "max_wait_ms", _DEFAULT_MAX_WAIT_MS)  # the type error comes below
-        for name in ("window_ms", "max_wait_ms", "dedup_threshold", "target_latency_ms", "min_window_ms",
-                     "max_window_ms", "cost_per_request", "dedup_timeout_ms"):
-            _check_number(name, getattr(self, name))
-        for name in ("max_size", "min_size", "max_queue_size", "max_concurrent_batches"):
-            _check_number(name, getattr(self, name), integer=True)
-        for name in ("enable_priorities", "enable_dedup", "adaptive"):
-            _check_bool(name, getattr(self, name))
-        if self.processing_timeout is not None:
-            _check_number("processing_timeout", self.processing_timeout)
-            if self.processing_timeout <= 0:
-                raise ValueError(f"processing_timeout must be > 0 seconds or None, got {self.processing_timeout!r}")
-        if not isinstance(self.text_key, str):
-            raise TypeError(f"text_key must be a str, got {type(self.text_key).__name__} {self.text_key!r}")
-        for name in ("text_fn", "dedup_function"):
-            value = getattr(self, name)
-            if value is not None and not callable(value):
-                raise TypeError(f"{name} must be callable or None, got {type(value).__name__} {value!r}")
-        if not callable(self.normalize):
-            raise TypeError(f"normalize must be a callable str -> str, got {self.normalize!r}")
+        for f in fields(self):
+            check = f.metadata.get("check")
+            if check is not None:
+                check(f.name, getattr(self, f.name))
+        if self.dedup_strategy is None:
+            object.__setattr__(self, "dedup_strategy",
+                               "custom" if self.dedup_function is not None else DEFAULT_STRATEGY)
+        self._check_combinations()
 
-        if self.window_ms < 0:
-            raise ValueError(f"window_ms must be >= 0, got {self.window_ms!r}")
-        if self.max_size < 1:
-            raise ValueError(f"max_size must be >= 1, got {self.max_size!r}")
-        if self.min_size < 1:
-            raise ValueError(f"min_size must be >= 1, got {self.min_size!r}")
+    def _check_combinations(self) -> None:
+        """The checks that relate two or more fields."""
         if self.min_size > self.max_size:
             raise ValueError(f"min_size ({self.min_size!r}) must not exceed max_size ({self.max_size!r})")
         if self.max_wait_ms < self.window_ms:
@@ -109,28 +125,10 @@ class BatchConfig:
         if self.max_queue_size < self.max_size:
             raise ValueError(
                 f"max_queue_size ({self.max_queue_size!r}) must be >= max_size ({self.max_size!r})")
-        if self.max_concurrent_batches < 1:
-            raise ValueError(f"max_concurrent_batches must be >= 1, got {self.max_concurrent_batches!r}")
-        if not 0.0 < self.dedup_threshold <= 1.0:
-            raise ValueError(f"dedup_threshold must be in (0, 1], got {self.dedup_threshold!r}")
-        if self.dedup_timeout_ms <= 0:
-            raise ValueError(f"dedup_timeout_ms must be > 0, got {self.dedup_timeout_ms!r}")
-        if self.encoder is not None and not callable(getattr(self.encoder, "encode", None)):
-            raise TypeError(f"encoder must have an encode(texts) method, got {type(self.encoder).__name__}")
-        if self.cost_per_request < 0:
-            raise ValueError(f"cost_per_request must be >= 0, got {self.cost_per_request!r}")
-        if self.target_latency_ms <= 0:
-            raise ValueError(f"target_latency_ms must be > 0, got {self.target_latency_ms!r}")
-        if self.min_window_ms < 0:
-            raise ValueError(f"min_window_ms must be >= 0, got {self.min_window_ms!r}")
         if self.min_window_ms > self.max_window_ms:
             raise ValueError(
                 f"min_window_ms ({self.min_window_ms!r}) must not exceed max_window_ms ({self.max_window_ms!r})")
-
         strategy = self.dedup_strategy
-        if strategy is None:
-            strategy = "custom" if self.dedup_function is not None else DEFAULT_STRATEGY
-            object.__setattr__(self, "dedup_strategy", strategy)
         if strategy not in DEDUP_STRATEGIES:
             raise ValueError(f"unknown dedup_strategy {strategy!r}; choose one of {', '.join(DEDUP_STRATEGIES)}")
         if strategy == "custom" and self.dedup_function is None:

@@ -248,7 +248,7 @@ def run_demo(n: int = 1500, rate: float = 300.0, *, seed: int = 7, window_ms: fl
     encoder = None
     if any(m in ("batched+hybrid", "batched+embedding@0.90") for m in modes):
         try:
-            from .semantic import default_encoder
+            from .dedup import default_encoder
 
             encoder = default_encoder()
         except Exception as exc:  # the engine itself still runs; say why the semantic rows are missing

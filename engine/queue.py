@@ -1,6 +1,9 @@
-"""The pending-request queue: FIFO or priority order, exact-key lookup, and the ``max_wait`` bound.
+"""The pending-request queue: FIFO or priority order, the exact-key map, and the ``max_wait`` bound.
 
-Entries are unique handler slots (exact duplicates were coalesced onto an entry when they arrived).
+The queue owns the exact-key map: an entry is found by its key from the moment it is pushed until its
+batch finishes (:meth:`RequestQueue.finish`), so an identical arrival joins it whether it is still
+queued or already running. Entries are unique handler slots (exact duplicates were coalesced onto an
+entry when they arrived).
 ``take`` chooses the next batch: first every entry that has waited ``max_wait`` or longer (oldest first,
 whatever its priority: no starvation), then by priority (higher first) and arrival (FIFO) within a priority.
 
@@ -35,13 +38,12 @@ class RequestQueue:
         "window_start",
     )
 
-    def __init__(self, *, priorities: bool, by_key: dict[Hashable, Entry] | None = None) -> None:
+    def __init__(self, *, priorities: bool) -> None:
         self.priorities = priorities
         self._arrivals: deque[Entry] = deque()  # arrival order; non-QUEUED entries are stale
-        # exact key -> entry. The processor shares this dict and keeps taken entries in it while their
-        # batch runs (in-flight coalescing), removing them when it finishes; the queue adds on push and
-        # removes only what it drops.
-        self.by_key: dict[Hashable, Entry] = {} if by_key is None else by_key
+        # exact key -> the live entry (queued or running) that answers it: added on push, removed when
+        # the entry is dropped or its batch finishes
+        self.by_key: dict[Hashable, Entry] = {}
         self._heap: list[tuple[int, int, Entry]] = []  # (-priority, seq, entry); stale tuples skipped
         self._deadlines: list[tuple[float, int, Entry]] = []  # caller deadlines; stale tuples skipped
         self.size = 0  # queued entries (unique handler slots)
@@ -62,6 +64,12 @@ class RequestQueue:
             self.by_key[entry.key] = entry
         if self.priorities:
             heapq.heappush(self._heap, (-entry.priority, entry.seq, entry))
+
+    def finish(self, entry: Entry) -> None:
+        """``entry``'s batch is over (answered or failed): later identical requests start a new entry."""
+        key = entry.key
+        if key is not None and self.by_key.get(key) is entry:
+            del self.by_key[key]
 
     def raise_priority(self, entry: Entry, priority: int) -> None:
         """A caller with a higher priority joined ``entry``: move it up."""

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dispatch import SUPPORTED_DTYPES, assign_representatives
+from .dispatch import SUPPORTED_DTYPES, assign_representatives, representatives, similarity_graph
 from .reference import (
     assign_representatives_reference,
     greedy_reference,
@@ -78,6 +78,8 @@ __all__ = [
     "assign_representatives_reference",
     "greedy_reference",
     "pack_adjacency",
+    "representatives",
+    "similarity_graph",
     "similarity_reference",
     "unpack_adjacency",
 ]

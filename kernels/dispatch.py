@@ -1,7 +1,12 @@
-"""``assign_representatives``: input validation, then Triton on CUDA tensors, the torch reference elsewhere.
+"""The device-dispatching entries: input validation, then Triton on CUDA tensors, the reference elsewhere.
 
-The semantics are documented in :mod:`batchsieve.kernels`. Triton is imported lazily, only when a
-CUDA tensor (or ``backend="triton"``) asks for it, so the CPU path works where Triton is absent.
+* :func:`assign_representatives`: embeddings -> representatives in one call (the ``embedding`` strategy);
+* :func:`similarity_graph` then :func:`representatives`: the same in two steps, so that a caller (the
+  ``hybrid`` and ``custom`` strategies) can veto candidate pairs of the adjacency in between.
+
+These are the only way the engine reaches the kernels: no engine module imports a ``*_reference``
+function. The semantics are documented in :mod:`batchsieve.kernels`. Triton is imported lazily, only
+when a CUDA tensor (or ``backend="triton"``) asks for it, so the CPU path works where Triton is absent.
 """
 
 from __future__ import annotations
@@ -14,9 +19,17 @@ from typing import Literal
 
 import torch
 
-from .reference import _fp32_threshold, assign_representatives_reference
+from .reference import (
+    _fp32_threshold,
+    _to_requests,
+    _walk,
+    assign_representatives_reference,
+    pack_adjacency,
+    similarity_reference,
+    unpack_adjacency,
+)
 
-__all__ = ["SUPPORTED_DTYPES", "assign_representatives"]
+__all__ = ["SUPPORTED_DTYPES", "assign_representatives", "representatives", "similarity_graph"]
 
 SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -67,6 +80,23 @@ def _as_vector(name: str, value: VectorLike, n: int, kind: str) -> torch.Tensor:
     return t
 
 
+def _check_backend(backend: object) -> None:
+    if backend not in ("auto", "triton", "reference"):
+        raise ValueError(f"backend must be 'auto', 'triton' or 'reference', got {backend!r}")
+
+
+def _use_triton(device: torch.device, backend: Backend) -> bool:
+    """Whether the Triton kernels serve a tensor on ``device`` (the single place the device is decided)."""
+    if backend == "reference" or (backend == "auto" and device.type != "cuda"):
+        return False
+    if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        raise RuntimeError(
+            f"the Triton path needs CUDA tensors (E is on {device}); set TRITON_INTERPRET=1 before "
+            "importing triton to run it on CPU through the interpreter"
+        )
+    return True
+
+
 def _check_order(order: VectorLike, n: int) -> torch.Tensor:
     o = _as_vector("order", order, n, "int").long()
     # one sort; on a CUDA tensor this is the only host sync of the dispatch
@@ -115,8 +145,7 @@ def assign_representatives(
     """
     E = _check_embeddings(E, expected_dim)
     t = _check_threshold(threshold)
-    if backend not in ("auto", "triton", "reference"):
-        raise ValueError(f"backend must be 'auto', 'triton' or 'reference', got {backend!r}")
+    _check_backend(backend)
     n = E.shape[0]
     dev = E.device
     scope_t = None if scope_ids is None else _as_vector("scope_ids", scope_ids, n, "int")
@@ -125,19 +154,13 @@ def assign_representatives(
     if n == 0:
         return torch.empty((0,), dtype=torch.int32, device=dev)
 
-    use_triton = backend == "triton" or (backend == "auto" and dev.type == "cuda")
-    if not use_triton:
+    if not _use_triton(dev, backend):
         return assign_representatives_reference(
             E,
             t,
             None if scope_t is None else scope_t.to(dev),
             None if order_t is None else order_t.to(dev),
             allowed_t,
-        )
-    if dev.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
-        raise RuntimeError(
-            f"the Triton path needs CUDA tensors (E is on {dev}); set TRITON_INTERPRET=1 before "
-            "importing triton to run it on CPU through the interpreter"
         )
     from .assign import assign_to_representatives
     from .greedy import greedy_representatives
@@ -149,3 +172,59 @@ def assign_representatives(
     adj = similarity_bits(E, t, scope_ids=scope_k, order=order_k, allowed=allowed_t)
     rep_bits = greedy_representatives(adj, n)
     return assign_to_representatives(adj, rep_bits, n, order_k)
+
+
+def similarity_graph(
+    E: torch.Tensor,
+    threshold: float,
+    scope_ids: VectorLike | None = None,
+    allowed: VectorLike | None = None,
+    *,
+    backend: Backend = "auto",
+) -> torch.Tensor:
+    """The thresholded similarity adjacency of one batch, in index order, for a caller that edits it.
+
+    Returns an N x N bool tensor on E's device, strictly lower-triangular: ``adj[p, q]`` (``q < p``) is
+    True iff requests ``p`` and ``q`` are similar (the semantics of :mod:`batchsieve.kernels`). On CUDA
+    the Triton similarity kernel computes it bit-packed and it is unpacked on the device; elsewhere the
+    torch reference. Validation as in :func:`assign_representatives`.
+    """
+    E = _check_embeddings(E, None)
+    t = _check_threshold(threshold)
+    _check_backend(backend)
+    n = E.shape[0]
+    dev = E.device
+    scope_t = None if scope_ids is None else _as_vector("scope_ids", scope_ids, n, "int")
+    allowed_t = None if allowed is None else _as_vector("allowed", allowed, n, "bool").to(dev)
+    if n == 0:
+        return torch.zeros((0, 0), dtype=torch.bool, device=dev)
+    if not _use_triton(dev, backend):
+        return similarity_reference(E, t, None if scope_t is None else scope_t.to(dev), None, allowed_t)
+    from .similarity import similarity_bits
+
+    scope_k = None if scope_t is None else scope_t.to(dtype=torch.int64).to(dev)
+    return unpack_adjacency(similarity_bits(E, t, scope_ids=scope_k, allowed=allowed_t), n)
+
+
+def representatives(adj: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
+    """Greedy representatives of an index-order adjacency (e.g. :func:`similarity_graph`'s, after vetoes).
+
+    Only the strictly lower triangle of the N x N bool ``adj`` is read. Returns ``rep`` (int32, length
+    N, on ``adj``'s device) with the semantics of :mod:`batchsieve.kernels`: on CUDA the Triton greedy
+    and assign kernels over the packed adjacency, elsewhere the host walk of the reference.
+    """
+    if not isinstance(adj, torch.Tensor):
+        raise TypeError(f"adj must be a torch.Tensor, got {type(adj).__name__}")
+    if adj.dtype != torch.bool or adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
+        raise ValueError(f"adj must be a square bool matrix, got {adj.dtype} of shape {tuple(adj.shape)}")
+    _check_backend(backend)
+    n = adj.shape[0]
+    if n == 0:
+        return torch.empty((0,), dtype=torch.int32, device=adj.device)
+    if not _use_triton(adj.device, backend):
+        return _to_requests(_walk(adj.cpu().numpy()), None, adj.device)
+    from .assign import assign_to_representatives
+    from .greedy import greedy_representatives
+
+    words = pack_adjacency(adj)
+    return assign_to_representatives(words, greedy_representatives(words, n), n, None)

@@ -55,7 +55,7 @@ def test_cli_parses_demo_options(capsys):
 
 def test_no_two_demo_questions_from_different_groups_can_merge_under_hybrid():
     """Whatever lands in one micro-batch, hybrid at the demo's threshold never merges across groups."""
-    from batchsieve.semantic import default_encoder
+    from batchsieve.dedup import default_encoder
     from batchsieve.verifier import MergeVerifier
 
     texts = [(g, w) for g, wordings in enumerate(QUESTION_GROUPS) for w in wordings]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 from batchsieve import BatchProcessor, normalize_text
-from batchsieve.semantic import CustomStrategy, EmbeddingStrategy, HybridStrategy
+from batchsieve.dedup import CustomStrategy, EmbeddingStrategy, HybridStrategy
 from batchsieve.verifier import MergeVerifier
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -14,7 +14,7 @@ async def _echo(requests):
 
 @pytest.fixture(scope="module")
 def encoder():
-    from batchsieve.semantic import default_encoder
+    from batchsieve.dedup import default_encoder
 
     return default_encoder()
 

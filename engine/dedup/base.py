@@ -1,4 +1,4 @@
-"""Deduplication strategies: which requests of one batch share a handler slot.
+"""The dedup interface: :class:`DedupStrategy` and the types it exchanges with the engine.
 
 A strategy sees the batch's unique requests (exact duplicates were already coalesced in the queue, in
 every strategy, because identical normalised text with identical fields is the same question) and
@@ -22,7 +22,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-__all__ = ["Assignment", "DedupItem", "DedupStrategy", "ExactStrategy", "make_strategy"]
+__all__ = ["Assignment", "DedupItem", "DedupStrategy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,11 @@ class DedupStrategy(ABC):
     #: worker thread so the event loop never blocks.
     blocking: ClassVar[bool] = False
 
+    @classmethod
+    def from_config(cls, config: Any) -> DedupStrategy:
+        """Build the strategy from a :class:`~batchsieve.BatchConfig` (the registry's factory calls this)."""
+        return cls()
+
     @abstractmethod
     def assign(self, items: Sequence[DedupItem], threshold: float) -> Assignment:
         """Return the representative of each item (see the module docstring for the rules)."""
@@ -63,43 +68,3 @@ class DedupStrategy(ABC):
     def stats(self) -> dict[str, Any]:
         """Strategy-specific figures for :class:`~batchsieve.BatchStats` (``dedup``)."""
         return {"strategy": self.name}
-
-
-def exact_assignment(items: Sequence[DedupItem]) -> list[int]:
-    """Representatives by exact identity: same scope, same normalised text, same fields."""
-    first: dict[Hashable, int] = {}
-    rep = list(range(len(items)))
-    for i, item in enumerate(items):
-        if item.mergeable:
-            rep[i] = first.setdefault((item.scope, item.norm, item.fields), i)
-    return rep
-
-
-class ExactStrategy(DedupStrategy):
-    """Merge requests whose normalised text and other fields are identical (hash matching)."""
-
-    name = "exact"
-
-    def assign(self, items: Sequence[DedupItem], threshold: float) -> Assignment:
-        rep = exact_assignment(items)
-        merged = sum(1 for i, r in enumerate(rep) if r != i)
-        return Assignment(rep, {"exact": merged} if merged else {})
-
-
-def make_strategy(name: str, config: Any = None) -> DedupStrategy:
-    """Build the strategy called ``name``; unknown names raise ``ValueError``."""
-    if name == "exact":
-        return ExactStrategy()
-    from . import semantic
-
-    encoder = getattr(config, "encoder", None)
-    if name == "embedding":
-        return semantic.EmbeddingStrategy(encoder)
-    if name == "hybrid":
-        return semantic.HybridStrategy(encoder)
-    if name == "custom":
-        function = getattr(config, "dedup_function", None)
-        if function is None:
-            raise ValueError("dedup_strategy='custom' needs dedup_function=callable(req1, req2) -> float")
-        return semantic.CustomStrategy(function)
-    raise ValueError(f"unknown dedup_strategy {name!r}; choose one of exact, embedding, hybrid, custom")

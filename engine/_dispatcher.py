@@ -1,0 +1,116 @@
+"""The dispatch loop: when to cut the next batch, and the batch tasks in flight.
+
+A dispatcher task lives only while there is work (nothing is left behind even without ``close()``).
+Each time the queue changes it asks :func:`batchsieve.policies.dispatch_time` when the pending requests
+should go, sleeps until then unless an arrival or a finishing batch wakes it first, then takes a batch
+from the queue and runs it as its own task. At most ``max_concurrent_batches`` handler calls run at
+once; with a blocking (semantic) strategy one more batch may be dispatched, so that its dedup (encoder,
+kernel) overlaps the running handler call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from ._batch import BatchRunner
+from .config import BatchConfig
+from .policies import DispatchPolicy, dispatch_time
+from .policies.decision import EPS
+from .queue import RequestQueue
+from .stats import StatsCollector
+
+__all__: list[str] = []  # internal module
+
+
+class Dispatcher:
+    """Owns the dispatcher task, its wake-up future and the set of running batch tasks."""
+
+    def __init__(self, config: BatchConfig, queue: RequestQueue, policy: DispatchPolicy, runner: BatchRunner,
+                 stats: StatsCollector) -> None:
+        self._config = config
+        self._queue = queue
+        self._policy = policy
+        self._runner = runner
+        self._stats = stats
+        self._pipeline_depth = config.max_concurrent_batches + (1 if runner.strategy.blocking else 0)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.batches: set[asyncio.Task[None]] = set()
+        self.closing = False
+        self._wake: asyncio.Future[None] | None = None
+        runner.on_finished = self._batch_finished
+
+    def start(self) -> None:
+        """Start the dispatcher task if none is running (the first arrival after an idle spell)."""
+        if self.task is None:
+            self._stats.mark_first_arrival()
+            self.task = self.loop.create_task(self._run(), name="batchsieve-dispatcher")  # type: ignore[union-attr]
+
+    def poke(self) -> None:
+        """Wake the dispatcher: the queue changed, a batch finished, or the processor is closing."""
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait until the dispatcher is idle and every running batch has finished."""
+        while self.task is not None or self.batches:
+            if self.task is not None:
+                await asyncio.shield(self.task)
+            if self.batches:
+                await asyncio.gather(*list(self.batches), return_exceptions=True)
+
+    def _batch_finished(self) -> None:
+        self.batches.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self.poke()
+
+    async def _sleep_until(self, at: float) -> None:
+        loop = self.loop
+        assert loop is not None
+        wake = loop.create_future()
+        self._wake = wake
+        timer = loop.call_at(at, _resolve, wake) if at != math.inf else None
+        try:
+            await wake
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._wake = None
+
+    async def _run(self) -> None:
+        loop = self.loop
+        assert loop is not None
+        queue = self._queue
+        policy = self._policy
+        max_wait_s = self._config.max_wait_ms / 1e3
+        max_size = self._config.max_size
+        try:
+            while True:
+                if not queue:
+                    if not self.batches:
+                        return  # idle: no task is left behind; the next arrival starts a new one
+                    await self._sleep_until(math.inf)
+                    continue
+                if len(self.batches) >= self._pipeline_depth:
+                    await self._sleep_until(math.inf)  # a finishing batch wakes us
+                    continue
+                now = loop.time()
+                at, reason = dispatch_time(policy, queue, now, in_flight=len(self.batches), max_size=max_size,
+                                           max_wait_s=max_wait_s, closing=self.closing)
+                if at > now + EPS:
+                    await self._sleep_until(at)
+                    continue
+                entries = queue.take(max_size, now, max_wait_s)
+                if not entries:
+                    continue
+                self._stats.reasons[reason] += 1
+                task = loop.create_task(self._runner.run(entries, reason, now), name="batchsieve-batch")
+                self.batches.add(task)
+        finally:
+            self.task = None
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
