@@ -3,8 +3,9 @@
 Two handlers, each under Poisson and bursty (on/off) open-loop arrival streams at several rates:
 
 * **sim**: the simulated handler, ``8 ms + 0.8 ms per request`` with 10 % noise and 1 % five-fold
-  outliers, driven in virtual time by ``benchmarks/_sim.py`` (the engine's dispatcher loop, replayed
-  exactly; 30 s of traffic per run, so the overload rows show how far the queue ran away in 30 s);
+  outliers, driven in virtual time by ``batchsieve.policies.simulator`` (the engine's dispatcher loop,
+  replayed exactly through the engine's own dispatch decision; 120 s of traffic per run, ``--quick``
+  20 s, so the overload rows show how far the queue ran away in that time);
 * **real**: the real engine, ``BatchProcessor(adaptive=True, ...)`` or ``BatchProcessor(window_ms=w)``
   (exact dedup), in real time on this machine, whose handler embeds the requests' texts (QQP questions,
   the train split of ``data/qqp_sample.jsonl.gz``) with the MiniLM encoder (all-MiniLM-L6-v2, no
@@ -50,14 +51,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from batchsieve.policies import AdaptiveWindowPolicy, FixedWindowPolicy
+from batchsieve.policies.simulator import LinearHandler, bursty_arrivals, poisson_arrivals, simulate
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-from _sim import LinearHandler, bursty_arrivals, poisson_arrivals, simulate  # noqa: E402
-from batchsieve.policies import AdaptiveWindowPolicy  # noqa: E402
-from batchsieve.policies import FixedWindowPolicy  # noqa: E402
 
 FIXED_MS = (5, 20, 50, 100, 200)
 TARGET_MS, MIN_WINDOW_MS, MAX_WINDOW_MS = 50.0, 20.0, 200.0
@@ -438,8 +436,8 @@ def _write_md(rows: list[Row], cal: dict | None, args: argparse.Namespace, secon
         "ON periods (mean 0.3 s) at 3x the mean rate, OFF periods mean 0.6 s.", "",
         f"* **sim**: simulated handler `{SIM_A * 1e3:g} ms + {SIM_B * 1e3:g} ms x n` (10 % noise, 1 % of "
         f"batches 5x slower), capacity about {MAX_SIZE / (SIM_A + SIM_B * MAX_SIZE):.0f} req/s at full "
-        f"batches; virtual time ({seconds['sim']:g} s of traffic per run) through `benchmarks/_sim.py`, "
-        "which replays the engine's dispatcher loop exactly.",
+        f"batches; virtual time ({seconds['sim']:g} s of traffic per run) through "
+        "`batchsieve.policies.simulator`, which replays the engine's dispatcher loop exactly.",
     ]
     if cal is not None:
         lines.append(

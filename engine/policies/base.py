@@ -1,7 +1,5 @@
 """The dispatch-policy interface: :class:`DispatchPolicy` and the types it exchanges with the engine.
 
-A policy decides *when* the pending requests go; the engine owns the queue.
-
 The engine owns the queue; a :class:`DispatchPolicy` only decides *when* the pending requests should go.
 The engine calls :meth:`DispatchPolicy.decide` with a :class:`QueueState` snapshot every time the queue
 changes (an arrival, a dispatch, a batch finishing) and sleeps until the returned time unless something

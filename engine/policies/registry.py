@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .base import DispatchPolicy
@@ -11,7 +11,7 @@ from .fixed import FixedWindowPolicy
 __all__ = ["PolicyName", "make_policy"]
 
 
-class PolicyName(str, Enum):
+class PolicyName(StrEnum):
     """The built-in dispatch policies."""
 
     FIXED = "fixed"  # the fixed collection window

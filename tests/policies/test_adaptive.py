@@ -1,8 +1,8 @@
 """The adaptive window controller, on an injected (virtual) clock.
 
-Each scenario runs ``benchmarks/_sim.py``: a discrete-event simulator that drives the policy exactly as
-the engine's dispatcher does, with a simulated handler costing ``a + b * n`` seconds (plus seeded
-noise). No test sleeps or reads the wall clock; every random stream is seeded.
+Each scenario runs :mod:`batchsieve.policies.simulator`: a discrete-event simulator that drives the policy
+through the engine's own dispatch decision, with a simulated handler costing ``a + b * n`` seconds (plus
+seeded noise). No test sleeps or reads the wall clock; every random stream is seeded.
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from batchsieve.policies.adaptive import AdaptiveWindowPolicy, ArrivalRateEstimator, ServiceTimeModel, _longest_wait
 from batchsieve.policies import BatchRecord, DispatchPolicy, FixedWindowPolicy, QueueState
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _sim import LinearHandler, bursty_arrivals, poisson_arrivals, simulate
+from batchsieve.policies._waits import longest_wait
+from batchsieve.policies.adaptive import AdaptiveWindowPolicy
+from batchsieve.policies.simulator import LinearHandler, bursty_arrivals, poisson_arrivals, simulate
 
 TARGET = 0.050
 A, B = 0.008, 0.0008  # the simulated handler: 8 ms + 0.8 ms per request
@@ -35,7 +32,7 @@ def _policy(**kw: object) -> AdaptiveWindowPolicy:
 
 def _ideal_window(rate: float, a: float = A, b: float = B, budget: float = 0.9 * TARGET) -> float:
     """The window the decision rule should settle on, from the true handler and arrival rate."""
-    w = _longest_wait(budget, 0.0, 1.0, rate, a, b, MAX_SIZE)
+    w = longest_wait(budget, 0.0, 1.0, rate, a, b, MAX_SIZE)
     return min(max(w, 0.02), 0.2)
 
 
@@ -50,72 +47,7 @@ def _lat_between(result, t0: float, t1: float) -> np.ndarray:
     return result.latencies[mask]
 
 
-# ---------------------------------------------------------------------------------------- estimators
-
-
-def test_service_model_recovers_a_linear_cost() -> None:
-    model = ServiceTimeModel(MAX_SIZE)
-    rng = random.Random(1)
-    for _ in range(60):
-        n = rng.randint(1, MAX_SIZE)
-        model.observe(n, 60 * n, A + B * n)
-    a, beta = model.line()
-    assert a == pytest.approx(A, rel=0.02)
-    assert beta == pytest.approx(B, rel=0.02)
-    assert model.predict(10, 600) == pytest.approx(A + 10 * B, rel=0.01)
-
-
-def test_service_model_is_robust_to_outliers() -> None:
-    model = ServiceTimeModel(MAX_SIZE)
-    rng = random.Random(2)
-    ys, xs = [], []
-    for k in range(400):
-        n = rng.randint(1, MAX_SIZE)
-        y = (A + B * n) * (1 + 0.05 * rng.gauss(0, 1))
-        if k > 10 and rng.random() < 0.05:
-            y *= 10  # a GC pause, a cold cache, a noisy neighbour
-        model.observe(n, 60 * n, y)
-        xs.append(n)
-        ys.append(y)
-    # the robust fit stays near the truth, much nearer than plain least squares on the same data
-    for n in (1, 16, 32):
-        assert model.predict(n, 60 * n) == pytest.approx(A + B * n, rel=0.06)
-    slope, icpt = np.polyfit(xs, ys, 1)
-    truth = A + 16 * B
-    assert abs(model.predict(16, 960) - truth) < 0.3 * abs(icpt + 16 * slope - truth)
-    assert model.outliers > 5
-    assert model.level_shifts == 0
-
-
-def test_service_model_follows_a_real_slowdown_within_a_few_batches() -> None:
-    model = ServiceTimeModel(MAX_SIZE)
-    rng = random.Random(3)
-    for _ in range(100):
-        n = rng.randint(1, MAX_SIZE)
-        model.observe(n, 60 * n, (A + B * n) * (1 + 0.03 * rng.gauss(0, 1)))
-    for _ in range(8):  # the handler is now 2.5x slower
-        n = rng.randint(1, MAX_SIZE)
-        model.observe(n, 60 * n, 2.5 * (A + B * n) * (1 + 0.03 * rng.gauss(0, 1)))
-    assert model.level_shifts == 1
-    for n in (1, 16, 32):
-        assert model.predict(n, 60 * n) == pytest.approx(2.5 * (A + B * n), rel=0.12)
-
-
-def test_arrival_rate_estimate_and_quiet_discount() -> None:
-    est = ArrivalRateEstimator()
-    assert est.rate == 0.0 and est.rate_at(1.0) == 0.0
-    times = poisson_arrivals(200.0, 5.0, random.Random(4))
-    for t in times:
-        est.on_arrival(t)
-    assert est.rate == pytest.approx(200.0, rel=0.3)
-    last = times[-1]
-    assert est.rate_at(last) == pytest.approx(est.rate)
-    assert est.rate_at(last + 1.0) == pytest.approx(1.0)  # a second of silence: about 1/s
-    # one long pause moves the steady estimate only a little (the gap is clipped) ...
-    est.on_arrival(last + 10.0)
-    assert est.rate > 100.0
-    # ... but the first request after it expects no company
-    assert est.rate_at(last + 10.0) < 1.0
+# ---------------------------------------------------------------------------------------- the rule
 
 
 def test_longest_wait_matches_brute_force() -> None:
@@ -125,7 +57,7 @@ def test_longest_wait_matches_brute_force() -> None:
         p, lam = rng.randint(1, 40), rng.choice([0.0, rng.uniform(0, 5000)])
         a, beta, m = rng.uniform(0, 0.03), rng.uniform(0, 0.003), 32
 
-        d = _longest_wait(budget, elapsed, p, lam, a, beta, m)
+        d = longest_wait(budget, elapsed, p, lam, a, beta, m)
         assert d >= 0.0
         at_d = elapsed + d + a + beta * min(m, p + lam * d)
         if d > 0:
@@ -312,12 +244,6 @@ def test_queue_state_deadline_before_the_window_dispatches_now() -> None:
     state = QueueState(now=1.0, pending=2, window_start=1.0, oldest_arrival=1.0, earliest_deadline=1.005)
     d = policy.decide(state)
     assert d.at == 1.0 and d.reason == "deadline"
-
-
-def test_fixed_window_behaviour_is_unchanged_in_the_simulator() -> None:
-    """Sanity check of the simulator against the fixed policy: a lone request waits exactly the window."""
-    res = simulate(FixedWindowPolicy(0.02), [0.0, 1.0, 1.005], LinearHandler(0.01, 0.0), max_size=MAX_SIZE)
-    assert res.latencies.tolist() == pytest.approx([0.03, 0.03, 0.025])
 
 
 @pytest.mark.parametrize("pattern", ["poisson", "bursty"])

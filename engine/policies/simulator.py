@@ -1,7 +1,9 @@
-"""A discrete-event simulator that drives a dispatch policy exactly as the engine's dispatcher does.
+"""A discrete-event simulator that drives a dispatch policy as the engine's dispatcher does, in virtual time.
 
-It runs in virtual time (no sleeping, no event loop), so a minute of traffic takes well under a second
-and every run is exactly reproducible. The dispatcher step mirrors ``BatchProcessor._dispatch_loop``:
+It runs without sleeping or an event loop, so a minute of traffic takes well under a second and every
+run is exactly reproducible. Each decision is :func:`~batchsieve.policies.decision.dispatch_time`, the
+function the engine's dispatcher calls, and the loop around it mirrors the engine's dispatch loop
+(``Dispatcher._run`` in ``batchsieve._dispatcher``):
 
 * nothing is decided while ``max_concurrent`` batches are running (a finishing batch wakes it);
 * ``pending >= max_size`` dispatches at once (``"full"``); otherwise ``policy.decide(QueueState)`` is
@@ -14,6 +16,9 @@ and every run is exactly reproducible. The dispatcher step mirrors ``BatchProces
 The handler is any ``cost(n, chars, now) -> seconds`` callable: :class:`LinearHandler` is the
 simulated ``a + b * n`` handler (with seeded noise, outliers and a slow-down); a callable that runs a
 real model and returns its measured time replays a real handler in virtual time.
+
+Not imported by :mod:`batchsieve.policies` (it needs NumPy): ``from batchsieve.policies.simulator import
+simulate``.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from batchsieve.policies import BatchRecord, DispatchPolicy, QueueState
+
+from .base import BatchRecord, DispatchPolicy, DispatchReason
+from .decision import EPS, dispatch_time
 
 __all__ = ["LinearHandler", "SimResult", "bursty_arrivals", "poisson_arrivals", "simulate"]
-
-_EPS = 1e-6  # as in the engine: a timer this close to its due time counts as due
 
 
 @dataclass
@@ -68,7 +73,6 @@ class LinearHandler:
         if self.outlier_p and self._rng.random() < self.outlier_p:
             cost *= self.outlier_factor
         return cost
-
 
 
 def poisson_arrivals(rate: float, duration: float, rng: random.Random, start: float = 0.0) -> list[float]:
@@ -132,6 +136,48 @@ class SimResult:
         }
 
 
+class _Pending:
+    """The simulator's pending requests, as :func:`~batchsieve.policies.decision.dispatch_time` reads them."""
+
+    __slots__ = ("_arrivals", "_deadlines", "_queue", "_taken", "window_start")
+
+    def __init__(self, arrivals: list[float], n: int) -> None:
+        self._arrivals = arrivals
+        self._queue: deque[int] = deque()
+        self._deadlines: list[tuple[float, int]] = []  # heap; entries of taken requests linger (lazy deletion)
+        self._taken = [False] * n
+        self.window_start = math.inf
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def add(self, i: int, now: float, deadline: float) -> None:
+        """Request ``i`` arrives at ``now``; an arrival into an empty queue opens the window."""
+        if not self._queue:
+            self.window_start = now
+        self._queue.append(i)
+        if deadline != math.inf:
+            heapq.heappush(self._deadlines, (deadline, i))
+
+    def take(self, max_size: int, now: float) -> list[int]:
+        """The ``max_size`` oldest requests; leftovers open a new window at ``now``."""
+        queue = self._queue
+        idx = [queue.popleft() for _ in range(min(max_size, len(queue)))]
+        for j in idx:
+            self._taken[j] = True
+        self.window_start = now if queue else math.inf
+        return idx
+
+    def oldest_arrival(self) -> float:
+        return self._arrivals[self._queue[0]]
+
+    def earliest_deadline(self) -> float:
+        heap, taken = self._deadlines, self._taken
+        while heap and taken[heap[0][1]]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else math.inf
+
+
 def simulate(policy: DispatchPolicy, arrivals: Sequence[float], handler: Callable[[int, int, float], float],
              *, chars: Sequence[int] | None = None, deadlines: Sequence[float] | None = None,
              max_size: int = 32, max_wait_s: float = math.inf, max_concurrent: int = 1,
@@ -146,11 +192,8 @@ def simulate(policy: DispatchPolicy, arrivals: Sequence[float], handler: Callabl
     arr = list(arrivals)
     chars = list(chars) if chars is not None else [60] * n_req
     done_at = [math.nan] * n_req
-    queue: deque[int] = deque()
-    dl_heap: list[tuple[float, int]] = []
-    taken = [False] * n_req
-    window_start = math.inf
-    running: list[tuple[float, int, float, list[int], str, float]] = []  # heap of finishing batches
+    pending = _Pending(arr, n_req)
+    running: list[tuple[float, int, float, list[int], DispatchReason, float]] = []  # heap of finishing batches
     in_flight = 0
     seq = 0
     timer = math.inf
@@ -160,17 +203,9 @@ def simulate(policy: DispatchPolicy, arrivals: Sequence[float], handler: Callabl
     busy = 0.0
     i = 0
 
-    def earliest_deadline() -> float:
-        while dl_heap and taken[dl_heap[0][1]]:
-            heapq.heappop(dl_heap)
-        return dl_heap[0][0] if dl_heap else math.inf
-
-    def dispatch(now: float, reason: str) -> None:
-        nonlocal window_start, in_flight, seq, busy
-        idx = [queue.popleft() for _ in range(min(max_size, len(queue)))]
-        for j in idx:
-            taken[j] = True
-        window_start = now if queue else math.inf
+    def dispatch(now: float, reason: DispatchReason) -> None:
+        nonlocal in_flight, seq, busy
+        idx = pending.take(max_size, now)
         n_chars = sum(chars[j] for j in idx)
         cost = handler(len(idx), n_chars, now)
         busy += cost
@@ -184,18 +219,10 @@ def simulate(policy: DispatchPolicy, arrivals: Sequence[float], handler: Callabl
 
     def pump(now: float) -> float:
         """The dispatcher's loop body; returns when it next wants to wake (inf: only when poked)."""
-        while queue and in_flight < max_concurrent:
-            if len(queue) >= max_size:
-                at, reason = now, "full"
-            else:
-                oldest = arr[queue[0]]
-                d = policy.decide(QueueState(now=now, pending=len(queue), window_start=window_start,
-                                             oldest_arrival=oldest, earliest_deadline=earliest_deadline(),
-                                             in_flight=in_flight))
-                at, reason = d.at, d.reason
-                if oldest + max_wait_s < at:
-                    at, reason = oldest + max_wait_s, "max_wait"
-            if at > now + _EPS:
+        while pending and in_flight < max_concurrent:
+            at, reason = dispatch_time(policy, pending, now, in_flight=in_flight, max_size=max_size,
+                                       max_wait_s=max_wait_s)
+            if at > now + EPS:
                 return at
             dispatch(now, reason)
         return math.inf
@@ -214,14 +241,10 @@ def simulate(policy: DispatchPolicy, arrivals: Sequence[float], handler: Callabl
             policy.on_batch_done(BatchRecord(
                 dispatched_at=dispatched_at, size=len(idx), n_requests=len(idx),
                 chars=sum(chars[j] for j in idx), oldest_wait_s=dispatched_at - arr[idx[0]],
-                handler_s=cost, reason=reason))  # type: ignore[arg-type]
+                handler_s=cost, reason=reason))
             windows.append((now, policy.window_s))
         elif t_arr <= timer:
-            if not queue:
-                window_start = now
-            queue.append(i)
-            if deadlines is not None and deadlines[i] != math.inf:
-                heapq.heappush(dl_heap, (deadlines[i], i))
+            pending.add(i, now, deadlines[i] if deadlines is not None else math.inf)
             policy.on_arrival(now)
             i += 1
         else:
