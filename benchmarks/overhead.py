@@ -18,7 +18,11 @@ Rates are requests per CPU-second of this single-threaded process (``time.proces
 is one thread, so its CPU time is the cost, and it is not inflated when other processes hold the cores.
 Every library is imported before the first measurement and the start-up heap is frozen (``gc.freeze``), so
 each provider pays the garbage collector for its own objects only, whatever ran before it.
-Usage: ``python benchmarks/overhead.py [--n 50000] [--rounds 5]``.
+With ``--against REV`` the engine of git revision ``REV`` (e.g. the commit before a refactor) is
+extracted into a temporary folder, imported beside this tree's as the package ``batchsieve_prev``, and
+measured in the same rounds, so the two are compared side by side under the same load.
+
+Usage: ``python benchmarks/overhead.py [--n 50000] [--rounds 5] [--against REV]``.
 """
 
 from __future__ import annotations
@@ -26,8 +30,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib.util
+import io
 import random
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -117,9 +127,9 @@ async def run_batched(n: int) -> float:
     return await _drive(fn, n)
 
 
-def _ours(enable_dedup: bool) -> Callable[[int], Awaitable[float]]:
+def _ours(enable_dedup: bool, processor: type = BatchProcessor) -> Callable[[int], Awaitable[float]]:
     async def run(n: int) -> float:
-        batch = BatchProcessor(handler=_noop, window_ms=WINDOW_MS, max_size=BATCH, max_wait_ms=WINDOW_MS * 2,
+        batch = processor(handler=_noop, window_ms=WINDOW_MS, max_size=BATCH, max_wait_ms=WINDOW_MS * 2,
                                enable_dedup=enable_dedup, dedup_strategy="exact", max_queue_size=n)
         async with batch:
             return await _drive(batch.process, n)
@@ -135,6 +145,22 @@ PROVIDERS: dict[str, Callable[[int], Awaitable[float]]] = {
     "batchsieve (no dedup)": _ours(False),
     "batchsieve (exact dedup)": _ours(True),
 }
+
+
+def load_revision(rev: str) -> type:
+    """``BatchProcessor`` of git revision ``rev``'s ``engine/``, imported as the package ``batchsieve_prev``."""
+    root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    archive = subprocess.run(["git", "-C", root, "archive", rev, "engine"], capture_output=True, check=True).stdout
+    folder = tempfile.mkdtemp(prefix="batchsieve-prev-")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    spec = importlib.util.spec_from_file_location("batchsieve_prev", f"{folder}/engine/__init__.py",
+                                                  submodule_search_locations=[f"{folder}/engine"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["batchsieve_prev"] = module
+    spec.loader.exec_module(module)
+    return module.BatchProcessor
 
 
 async def main(n: int, rounds: int) -> dict[str, list[float]]:
@@ -172,6 +198,12 @@ def report(rates: dict[str, list[float]], n: int, rounds: int) -> str:
     med = {k: statistics.median(v) for k, v in rates.items()}
     lines.append("")
     for label, figures in (("best", best), ("median", med)):
+        for mode in ("no dedup", "exact dedup"):
+            prev = next((k for k in figures if k.startswith("batchsieve@") and k.endswith(f"({mode})")), None)
+            if prev is not None:
+                ratio = figures[f"batchsieve ({mode})"] / figures[prev]
+                lines.append(f"{label:>6}: {mode}: this tree = {ratio:.3f}x {prev.split(' ')[0]} "
+                             f"(no regression if >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})")
         ours = figures["batchsieve (exact dedup)"]
         peer_x = ours / max(figures["async-batcher"], figures["batched"])
         floor_x = ours / figures["bare floor"]
@@ -185,5 +217,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--against", metavar="REV", help="also measure the engine of this git revision")
     args = parser.parse_args()
+    if args.against:
+        previous = load_revision(args.against)
+        PROVIDERS[f"batchsieve@{args.against} (no dedup)"] = _ours(False, previous)
+        PROVIDERS[f"batchsieve@{args.against} (exact dedup)"] = _ours(True, previous)
     print(report(asyncio.run(main(args.n, args.rounds)), args.n, args.rounds))

@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "qqp_sample.jsonl.gz"
+DATA = Path(__file__).resolve().parents[2] / "data" / "qqp_sample.jsonl.gz"
 
 EDGE_TEXTS: list[str] = [
     # empty, whitespace, tiny

@@ -641,7 +641,7 @@ def test_gpu_benchmark_script_dry_run(tmp_path):
     """benchmarks/kernels.py --gpu runs on the GPU machine only; its code runs here on CPU tensors."""
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "kernels.py"
     out = tmp_path / "kernels_gpu.json"
     proc = subprocess.run(
         [sys.executable, str(script), "--gpu", "--dry-run", "--out", str(out)],
