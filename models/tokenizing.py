@@ -13,10 +13,10 @@ such a text is reported ``has_unknown`` (the model cannot see what was there).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["TextTokenizer", "Tokenized"]
+__all__ = ["TextTokenizer", "Tokenized", "check_texts"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -148,3 +148,17 @@ class TextTokenizer:
         full = tok(texts, add_special_tokens=True, truncation=False, padding=False,
                    return_attention_mask=False, return_token_type_ids=False, verbose=False)["input_ids"]
         return [list(x) for x in kept], [len(f) > self.max_length for f in full]
+
+
+def check_texts(texts: object) -> list[str]:
+    """``texts`` as a fresh list of str, or a TypeError naming the first bad item."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise TypeError(f"texts must be a sequence of str, not a single {type(texts).__name__}; "
+                        "wrap one text in a list")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"texts must be a sequence of str, not {type(texts).__name__}")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
+    return out
