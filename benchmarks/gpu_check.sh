@@ -13,8 +13,10 @@ exec > >(tee "$OUT/gpu_check.log") 2>&1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 "$PYTHON" -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'cuda', torch.cuda.is_available())"
 
-echo "== kernel tests, compiled on CUDA (the same tests CI runs through the interpreter)"
-timeout 150 "$PYTHON" -m pytest -q -x tests/test_kernels.py -p no:cacheprovider
+echo "== kernel tests, compiled on CUDA (the same tests CI runs through the interpreter), and the default"
+echo "   hybrid strategy on a CUDA encoder reaching the Triton kernels"
+timeout 180 "$PYTHON" -m pytest -q -x tests/kernels tests/dedup/test_kernel_dispatch.py \
+    tests/dedup/test_real_encoder.py -p no:cacheprovider
 
 echo "== kernels: Triton vs the torch reference, N = 32 .. 8192, D = 384"
 timeout 120 "$PYTHON" benchmarks/kernels.py --gpu --out "$OUT/kernels_gpu.json"

@@ -1,9 +1,10 @@
 """The semantic strategies reach the kernels only through the device-dispatching entries of
 ``batchsieve.kernels``: on a CUDA tensor the hybrid and embedding strategies run the Triton launchers.
 
-No GPU here: the dispatcher's device choice (``_use_triton``) is stubbed to answer "CUDA", and each Triton
+Without a GPU the dispatcher's device choice (``_use_triton``) is stubbed to answer "CUDA", and each Triton
 launcher is wrapped to record its call before running for real through Triton's interpreter
-(``TRITON_INTERPRET=1``, set by the conftest). The GPU check script runs the same path on a real device.
+(``TRITON_INTERPRET=1``, set by the conftest). With a GPU nothing is stubbed: the fake encoder's embeddings
+are moved to the device and the compiled kernels run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from batchsieve import BatchProcessor
 from batchsieve.dedup import DedupItem, EmbeddingStrategy, HybridStrategy
 from batchsieve.kernels import dispatch
 
-from .test_strategies import encoder_with
+from .test_strategies import encoder_with as _cpu_encoder_with
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 
@@ -44,8 +45,29 @@ def triton_calls(monkeypatch):
     recording(similarity_mod, "similarity_bits")
     recording(greedy_mod, "greedy_representatives")
     recording(assign_mod, "assign_to_representatives")
-    monkeypatch.setattr(dispatch, "_use_triton", lambda device, backend: backend != "reference")
+    if not CUDA:
+        monkeypatch.setattr(dispatch, "_use_triton", lambda device, backend: backend != "reference")
     return calls
+
+
+CUDA = torch.cuda.is_available()
+
+
+class _OnDevice:
+    """The table-driven fake encoder, its embeddings on the GPU when there is one."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def encode(self, texts):
+        result = self.inner.encode(texts)
+        if CUDA:
+            result.embeddings = result.embeddings.cuda()
+        return result
+
+
+def encoder_with(pairs):
+    return _OnDevice(_cpu_encoder_with(pairs))
 
 
 def _items(texts: list[str]) -> list[DedupItem]:

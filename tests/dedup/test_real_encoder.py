@@ -55,3 +55,25 @@ async def test_hybrid_vetoes_what_embedding_merges_at_the_same_threshold(encoder
         assert batch.get_stats().merges.get("vetoed") == 1
         text = await asyncio.to_thread(batch.explain, *qs)
         assert "negation" in text and "NO MERGE" in text
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_hybrid_on_a_cuda_encoder_runs_the_triton_kernels(encoder, monkeypatch):
+    """On a GPU the default strategy's similarity and greedy steps are the Triton kernels, and they give the
+    CPU path's answer (run by benchmarks/gpu_check.sh)."""
+    import batchsieve.kernels.greedy as greedy_mod
+    import batchsieve.kernels.similarity as similarity_mod
+    from batchsieve.dedup import DedupItem, HybridStrategy
+    from batchsieve.models import SentenceEncoder
+
+    calls: list[str] = []
+    for module, name in ((similarity_mod, "similarity_bits"), (greedy_mod, "greedy_representatives")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    texts = ["How do I reset my password?", "How can I reset my password?", "Show me my invoice",
+             "Don't show me my invoice", "Set an alarm for 7 am", "Set an alarm for 8 am"]
+    items = [DedupItem(t, t.lower(), None, (), True, t) for t in texts]
+    gpu = HybridStrategy(SentenceEncoder(device="cuda", dtype="fp32", cache_size=0)).assign(items, 0.95)
+    cpu = HybridStrategy(encoder).assign(items, 0.95)
+    assert calls == ["similarity_bits", "greedy_representatives"]
+    assert gpu.rep == cpu.rep and gpu.rep[1] == 0
