@@ -14,7 +14,7 @@ import pytest
 from batchsieve.normalize import normalize_text
 from batchsieve.verifier import MergeVerifier
 
-HARD = Path(__file__).resolve().parent.parent / "data" / "hard_pairs.jsonl"
+HARD = Path(__file__).resolve().parents[2] / "data" / "hard_pairs.jsonl"
 NEGATIVE_CATEGORIES = {
     "number", "date", "time", "unit", "negation", "polarity", "roles", "qualifier", "question_word",
     "unknown_token", "truncation",
