@@ -18,9 +18,9 @@ Rates are requests per CPU-second of this single-threaded process (``time.proces
 is one thread, so its CPU time is the cost, and it is not inflated when other processes hold the cores.
 Every library is imported before the first measurement and the start-up heap is frozen (``gc.freeze``), so
 each provider pays the garbage collector for its own objects only, whatever ran before it.
-With ``--against REV`` the engine of git revision ``REV`` (e.g. the commit before a refactor) is
-extracted into a temporary folder, imported beside this tree's as the package ``batchsieve_prev``, and
-measured in the same rounds, so the two are compared side by side under the same load.
+With ``--against REV`` (repeatable) the engine of git revision ``REV`` (e.g. the commit before a refactor)
+is extracted into a temporary folder, imported beside this tree's as the package ``batchsieve_<REV>``, and
+measured in the same rounds, so they are compared side by side under the same load.
 
 Usage: ``python benchmarks/overhead.py [--n 50000] [--rounds 5] [--against REV]``.
 """
@@ -148,17 +148,18 @@ PROVIDERS: dict[str, Callable[[int], Awaitable[float]]] = {
 
 
 def load_revision(rev: str) -> type:
-    """``BatchProcessor`` of git revision ``rev``'s ``engine/``, imported as the package ``batchsieve_prev``."""
+    """``BatchProcessor`` of git revision ``rev``'s ``engine/``, imported as the package ``batchsieve_<rev>``."""
     root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
                           check=True).stdout.strip()
     archive = subprocess.run(["git", "-C", root, "archive", rev, "engine"], capture_output=True, check=True).stdout
     folder = tempfile.mkdtemp(prefix="batchsieve-prev-")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
-    spec = importlib.util.spec_from_file_location("batchsieve_prev", f"{folder}/engine/__init__.py",
+    name = f"batchsieve_{rev.replace('-', '_').replace('.', '_')}"
+    spec = importlib.util.spec_from_file_location(name, f"{folder}/engine/__init__.py",
                                                   submodule_search_locations=[f"{folder}/engine"])
     module = importlib.util.module_from_spec(spec)
-    sys.modules["batchsieve_prev"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module.BatchProcessor
 
@@ -199,8 +200,7 @@ def report(rates: dict[str, list[float]], n: int, rounds: int) -> str:
     lines.append("")
     for label, figures in (("best", best), ("median", med)):
         for mode in ("no dedup", "exact dedup"):
-            prev = next((k for k in figures if k.startswith("batchsieve@") and k.endswith(f"({mode})")), None)
-            if prev is not None:
+            for prev in (k for k in figures if k.startswith("batchsieve@") and k.endswith(f"({mode})")):
                 ratio = figures[f"batchsieve ({mode})"] / figures[prev]
                 lines.append(f"{label:>6}: {mode}: this tree = {ratio:.3f}x {prev.split(' ')[0]} "
                              f"(no regression if >= 0.97: {'PASS' if ratio >= 0.97 else 'FAIL'})")
@@ -217,10 +217,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--against", metavar="REV", help="also measure the engine of this git revision")
+    parser.add_argument("--against", metavar="REV", action="append", default=[],
+                        help="also measure the engine of this git revision (repeatable)")
     args = parser.parse_args()
-    if args.against:
-        previous = load_revision(args.against)
-        PROVIDERS[f"batchsieve@{args.against} (no dedup)"] = _ours(False, previous)
-        PROVIDERS[f"batchsieve@{args.against} (exact dedup)"] = _ours(True, previous)
+    for rev in args.against:
+        previous = load_revision(rev)
+        PROVIDERS[f"batchsieve@{rev} (no dedup)"] = _ours(False, previous)
+        PROVIDERS[f"batchsieve@{rev} (exact dedup)"] = _ours(True, previous)
     print(report(asyncio.run(main(args.n, args.rounds)), args.n, args.rounds))

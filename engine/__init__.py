@@ -6,19 +6,23 @@
 """
 
 from .config import DEDUP_STRATEGIES, BatchConfig
+from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
 from .errors import (
     BatchProcessingError,
     BatchsieveError,
     BatchTimeoutError,
     HandlerNotSetError,
+    ProcessingTimeoutError,
     ProcessorClosedError,
     QueueFullError,
+    ReentrantCallError,
+    RequestTimeoutError,
+    WrongEventLoopError,
 )
 from .normalize import normalize_text
 from .policies import BatchRecord, Decision, DispatchPolicy, FixedWindowPolicy, QueueState
 from .processor import BatchProcessor, StreamResult
 from .stats import BatchStats
-from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
 
 __version__ = "0.1.0"
 
@@ -39,10 +43,14 @@ __all__ = [
     "ExactStrategy",
     "FixedWindowPolicy",
     "HandlerNotSetError",
+    "ProcessingTimeoutError",
     "ProcessorClosedError",
     "QueueFullError",
     "QueueState",
+    "ReentrantCallError",
+    "RequestTimeoutError",
     "StreamResult",
+    "WrongEventLoopError",
     "make_strategy",
     "normalize_text",
 ]

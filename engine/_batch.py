@@ -3,7 +3,11 @@
 * **assign**: the dedup strategy picks a representative per entry (off the event loop and bounded by
   ``dedup_timeout_ms`` for a blocking strategy; any failure falls back to exact matching, so dedup can
   cost a merge, never a request);
-* **call**: the representatives go to the handler, holding one of ``max_concurrent_batches`` slots;
+* **call**: the representatives go to the handler, holding one of ``max_concurrent_batches`` slots.
+  Right before the call, a representative whose every caller has gone is dropped (nobody would read its
+  answer). A sync handler runs on the processor's own worker threads; one that outlives
+  ``processing_timeout`` keeps its slot until it really returns (Python cannot stop a thread), so the
+  limit on concurrent handler calls always holds, and ``stats.stuck_handler_calls`` says how many;
 * **scatter**: each result reaches every caller of every entry it answers; when the batch failed as a
   whole, the same loop delivers the failure to every caller instead;
 * **record**: stats, and the batch's cost reported to the dispatch policy.
@@ -12,16 +16,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import inspect
 import logging
 import math
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ._handler import Handler, call_handler
+from ._handler import Handler, check_results
+from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment
-from .errors import BatchProcessingError, BatchTimeoutError, ProcessorClosedError
+from .errors import BatchProcessingError, BatchTimeoutError, ProcessingTimeoutError, ProcessorClosedError
 from .policies import BatchRecord, DispatchPolicy
 from .queue import RequestQueue
 from .request import DONE, Entry
@@ -34,9 +42,15 @@ logger = logging.getLogger("batchsieve")
 _DEDUP_BACKOFF_S = 30.0  # after a semantic strategy raises, batches use exact matching this long
 _IDENTITY = Assignment([], identity=True)
 
+#: The runner whose handler call is running in this context (tasks and threads the handler starts inherit
+#: it): a handler that calls ``process``/``close`` on its own processor would wait on itself.
+IN_HANDLER_OF: contextvars.ContextVar[BatchRunner | None] = contextvars.ContextVar("batchsieve_in_handler",
+                                                                                  default=None)
+
 
 class BatchRunner:
-    """Runs dispatched batches; owns the handler, the handler slots and the dedup fallback state."""
+    """Runs dispatched batches; owns the handler, the handler slots, the worker threads and the dedup
+    fallback state."""
 
     def __init__(self, config: BatchConfig, strategy: DedupStrategy, queue: RequestQueue, stats: StatsCollector,
                  policy: DispatchPolicy, *, notify_policy: bool) -> None:
@@ -49,6 +63,8 @@ class BatchRunner:
         self._policy = policy
         self._notify_policy = notify_policy
         self._slots = asyncio.Semaphore(config.max_concurrent_batches)
+        self.handler_threads = WorkerPool(config.max_concurrent_batches, "batchsieve-handler")
+        self.dedup_threads = WorkerPool(1, "batchsieve-dedup")  # the encoder serialises its batches anyway
         self._dedup_backoff_until = -math.inf
         self.on_finished: Callable[[], None] = lambda: None  # the dispatcher's hook, called after every batch
 
@@ -67,13 +83,23 @@ class BatchRunner:
             assignment = await self._assign(entries)
             unique, slot_of = self._representatives(entries, assignment)
             dedup_s = assignment.seconds
-            async with self._slots:  # dedup above ran without a slot: it overlaps the running call
+            await self._slots.acquire()  # dedup above ran without a slot: it overlaps the running call
+            running: list[Any] = []  # the worker-thread call of a sync handler, once submitted
+            try:
+                unique, slot_of = self._drop_abandoned(entries, unique, slot_of)
                 t0 = loop.time()  # the loop's clock, as every time the dispatch policy sees
                 try:
-                    results = await call_handler(self.handler, self.handler_is_async,  # type: ignore[arg-type]
-                                                 [e.request for e in unique], self.config.processing_timeout)
+                    if unique:
+                        results = await self._call(unique, running)
+                    else:  # every caller left while the batch waited for its slot
+                        results, slot_of = [], None
                 finally:
                     handler_s = loop.time() - t0
+            finally:
+                if running and not running[0].done():
+                    self._keep_slot_until_return(running[0], loop)  # timed out or cancelled mid-call
+                else:
+                    self._slots.release()
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
@@ -81,16 +107,16 @@ class BatchRunner:
                 self._stats.errors += 1
                 if isinstance(exc, BatchTimeoutError):
                     self._stats.timeouts += 1
-            answered = self._scatter(entries, None, None, 0.0, failure=exc, n_unique=len(unique))
-            if not isinstance(exc, Exception):
+            answered = self._scatter(entries, None, None, 0.0, failure=_caller_error(exc, len(unique)))
+            if not isinstance(exc, Exception) and not _raised_by_handler(exc):
                 raise
         finally:
             self._record(entries, unique, answered, reason, dispatched_at, handler_s, dedup_s, failed)
 
-    # ------------------------------------------------------------------ stages
+    # ------------------------------------------------------------------ stage 1: assign
 
     async def _assign(self, entries: list[Entry]) -> Assignment:
-        """Stage 1: a representative per entry (identity when there is nothing a strategy could merge)."""
+        """A representative per entry (identity when there is nothing a strategy could merge)."""
         strategy = self.strategy
         if (isinstance(strategy, ExactStrategy) or len(entries) == 1 or not self.config.enable_dedup
                 or sum(1 for e in entries if e.key is not None) < 2):
@@ -100,21 +126,36 @@ class BatchRunner:
         if loop.time() < self._dedup_backoff_until:  # the strategy failed recently: exact only for now
             self._stats.merges["fallback"] += 1
             return _IDENTITY
-        items = [DedupItem(e.text, e.norm, e.scope, e.fields, e.key is not None, e.request) for e in entries]
+        limit = self.config.dedup_max_chars
+        # a text longer than dedup_max_chars takes part in exact matching only: one huge request must not
+        # stall the encoder and the verifier for the rest of its batch (and the next ones)
+        items = [DedupItem(e.text if len(e.text) <= limit else "", e.norm, e.scope, e.fields,
+                           e.key is not None and len(e.text) <= limit, e.request) for e in entries]
         config = self.config
         t0 = time.perf_counter()
         try:
-            if strategy.blocking:
-                # off the event loop, and bounded: a slow or hung encoder costs dedup, never latency
+            if not strategy.blocking:
+                return strategy.assign(items, config.dedup_threshold)
+            threads = self.dedup_threads
+            if not threads.free:
+                raise TimeoutError("the dedup worker is still busy with a call that timed out")
+            # off the event loop, and bounded: a slow or hung encoder costs dedup, never latency
+            awaitable, future = threads.run(loop, strategy.assign, items, config.dedup_threshold)
+            try:
                 async with asyncio.timeout(config.dedup_timeout_ms / 1e3):
-                    return await asyncio.to_thread(strategy.assign, items, config.dedup_threshold)
-            return strategy.assign(items, config.dedup_threshold)
+                    return await awaitable
+            except BaseException:
+                if not future.done():
+                    threads.abandon(future)
+                raise
         except Exception as exc:  # a broken strategy must not lose requests: fall back to exact matching
             return self._fallback(items, exc, loop.time(), time.perf_counter() - t0)
 
     def _fallback(self, items: list[DedupItem], exc: Exception, now: float, seconds: float) -> Assignment:
         timed_out = isinstance(exc, TimeoutError)
-        why = (f"took longer than dedup_timeout_ms={self.config.dedup_timeout_ms:g}" if timed_out
+        if isinstance(exc, ThreadAbort):
+            exc = exc.original  # type: ignore[assignment]
+        why = (f"took longer than dedup_timeout_ms={self.config.dedup_timeout_ms:g}" if timed_out and not exc.args
                else f"{type(exc).__name__}: {exc}")
         stats = self._stats
         stats.merges["fallback"] += 1
@@ -142,22 +183,98 @@ class BatchRunner:
                 unique.append(entries[i])
         return unique, [slot[r] for r in assignment.rep]
 
+    # ------------------------------------------------------------------ stage 2: call
+
+    def _drop_abandoned(self, entries: list[Entry], unique: list[Entry], slot_of: list[int] | None
+                        ) -> tuple[list[Entry], list[int] | None]:
+        """Drop the handler slots nobody waits for any more (every caller of every entry they answer left)."""
+        if slot_of is None:
+            if all(e.count for e in entries):
+                return unique, None
+            slot_of = list(range(len(entries)))
+        wanted = [False] * len(unique)
+        for i, entry in enumerate(entries):
+            if entry.count:
+                wanted[slot_of[i]] = True
+        if all(wanted):
+            return unique, slot_of
+        new_slot = [-1] * len(unique)
+        kept: list[Entry] = []
+        for s, keep in enumerate(wanted):
+            if keep:
+                new_slot[s] = len(kept)
+                kept.append(unique[s])
+        self._stats.dropped_before_call += len(unique) - len(kept)
+        return kept, [new_slot[s] for s in slot_of]
+
+    async def _call(self, unique: list[Entry], running: list[Any]) -> list[Any]:
+        """The handler on the representatives' requests, within ``processing_timeout``; its results checked.
+
+        A sync handler's worker-thread future is appended to ``running`` as soon as it is submitted."""
+        handler = self.handler
+        if handler is None:
+            raise BatchProcessingError("the handler was removed")
+        requests = [e.request for e in unique]
+        n = len(requests)
+        timeout = self.config.processing_timeout
+        token = IN_HANDLER_OF.set(self)
+        try:
+            async with asyncio.timeout(timeout) as cm:
+                if self.handler_is_async:
+                    results = await handler(requests)
+                else:
+                    awaitable, future = self.handler_threads.run(asyncio.get_running_loop(),
+                                                                 contextvars.copy_context().run, handler, requests)
+                    running.append(future)
+                    results = await awaitable
+                    if inspect.isawaitable(results):
+                        results = await results
+        except TimeoutError:
+            if not cm.expired():
+                raise  # the handler's own time limit (a backend call): a handler failure
+            raise ProcessingTimeoutError(
+                f"handler did not finish a batch of {n} within processing_timeout={timeout}s") from None
+        finally:
+            IN_HANDLER_OF.reset(token)
+        return check_results(results, n)
+
+    def _keep_slot_until_return(self, future: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """A sync call still runs after its caller stopped waiting (time limit, cancellation): its slot goes
+        back only when the thread returns, so ``max_concurrent_batches`` holds; counted meanwhile."""
+        slots = self._slots
+        stats = self._stats
+        stats.stuck_handler_calls += 1
+
+        def give_back() -> None:
+            stats.stuck_handler_calls -= 1
+            slots.release()
+
+        def returned() -> None:  # on the worker thread
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody needs the slot
+                loop.call_soon_threadsafe(give_back)
+
+        self.handler_threads.abandon(future, returned)
+
+    # ------------------------------------------------------------------ stage 3: scatter
+
     def _scatter(self, entries: list[Entry], results: list[Any] | None, slot_of: list[int] | None, now: float,
-                 *, failure: BaseException | None = None, n_unique: int = 0) -> int:
-        """Stage 3: deliver each entry's result to all its callers (``results=None``: the batch failed with
+                 *, failure: BaseException | None = None) -> int:
+        """Deliver each entry's result to all its callers (``results=None``: the batch failed with
         ``failure``, delivered to everyone); return how many callers the batch answered. Idempotent:
         callers already answered are skipped."""
         queue = self._queue
         latencies = self._stats.latencies
         answered = completed = failed = 0
-        result: Any = None
+        result: Any = failure
         for i, entry in enumerate(entries):
             if results is not None:
                 result = results[i] if slot_of is None else results[slot_of[i]]
+                if isinstance(result, BaseException) and not _raisable(result):
+                    result = _slot_error(result, i)
             entry.state = DONE
             queue.finish(entry)
             answered += entry.count
-            is_error = results is None or isinstance(result, BaseException)
+            is_error = isinstance(result, BaseException)
             first = entry.fut
             waiters = entry.more if first is None else ((first, entry.arrival),) if entry.more is None \
                 else entry.waiters()
@@ -165,7 +282,7 @@ class BatchRunner:
                 if fut.done():
                     continue
                 if is_error:
-                    fut.set_exception(result if results is not None else _caller_error(failure, n_unique))
+                    fut.set_exception(result if results is not None else _fresh(result))
                     failed += 1
                 else:
                     fut.set_result(result)
@@ -176,9 +293,15 @@ class BatchRunner:
         self._stats.failed += failed
         return answered
 
+    def fail(self, entries: list[Entry], error: BaseException) -> None:
+        """Fail entries that never reached a batch (the processor closed under them) with ``error``."""
+        self._scatter(entries, None, None, 0.0, failure=error)
+
+    # ------------------------------------------------------------------ stage 4: record
+
     def _record(self, entries: list[Entry], unique: list[Entry], answered: int, reason: str,
                 dispatched_at: float, handler_s: float, dedup_s: float, failed: bool) -> None:
-        """Stage 4: count the batch, tell the policy what it cost, and let the dispatcher go on."""
+        """Count the batch, tell the policy what it cost, and let the dispatcher go on."""
         stats = self._stats
         stats.batches += 1
         stats.handler_requests += len(unique)
@@ -192,17 +315,58 @@ class BatchRunner:
                     handler_s=handler_s, dedup_s=dedup_s, reason=reason,  # type: ignore[arg-type]
                     failed=failed))
             except Exception:  # a policy bug must not take requests down
+                stats.policy_errors += 1
                 logger.exception("dispatch policy failed in on_batch_done")
         self.on_finished()
 
 
-def _caller_error(exc: BaseException | None, n_unique: int) -> BaseException:
-    """What one caller of a failed batch raises (a fresh exception per caller, the original chained)."""
+def _raisable(exc: BaseException) -> bool:
+    """Whether a handler's per-slot exception can be raised to its callers as is."""
+    return isinstance(exc, Exception) and not isinstance(exc, StopIteration)
+
+
+def _slot_error(exc: BaseException, index: int) -> BatchProcessingError:
+    """A slot value asyncio cannot raise into a caller as is (StopIteration, CancelledError, KeyboardInterrupt,
+    SystemExit, ...): a ``BatchProcessingError`` carrying it, so the caller neither looks cancelled nor stops
+    the loop."""
+    err = BatchProcessingError(f"handler returned {type(exc).__name__} in result slot {index}", original=exc)
+    err.__cause__ = exc
+    return err
+
+
+def _raised_by_handler(exc: BaseException) -> bool:
+    """A ``CancelledError`` the handler raised itself (nobody cancelled this batch), or a ``BaseException``
+    from a worker thread: a handler failure, not a shutdown."""
+    if isinstance(exc, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is not None and not task.cancelling()
+    return False
+
+
+def _caller_error(exc: BaseException, n_unique: int) -> BaseException:
+    """What the callers of a failed batch raise (the original chained)."""
     if isinstance(exc, (BatchTimeoutError, BatchProcessingError)):
         return exc
-    if isinstance(exc, Exception):
-        err = BatchProcessingError(f"handler raised {type(exc).__name__}: {exc} (batch of {n_unique} requests)",
-                                   original=exc, batch_size=n_unique)
-        err.__cause__ = exc
+    original = exc.original if isinstance(exc, ThreadAbort) else exc
+    if isinstance(exc, Exception) or _raised_by_handler(exc):
+        err = BatchProcessingError(
+            f"handler raised {type(original).__name__}: {original} (batch of {n_unique} requests)",
+            original=original, batch_size=n_unique)
+        err.__cause__ = original
         return err
     return ProcessorClosedError(f"batch aborted: {type(exc).__name__}")
+
+
+def _fresh(err: BaseException) -> BaseException:
+    """A copy of a batch failure for one more caller: each caller raises its own exception object, so
+    tracebacks do not pile up on a shared one."""
+    if isinstance(err, BatchProcessingError):
+        copy = BatchProcessingError(str(err), original=err.original, batch_size=err.batch_size)
+        copy.__cause__ = err.__cause__
+        return copy
+    try:
+        copy = type(err)(*err.args)
+    except Exception:
+        return err
+    copy.__cause__ = err.__cause__
+    return copy

@@ -11,6 +11,7 @@ kernel) overlaps the running handler call.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 
 from ._batch import BatchRunner
@@ -22,13 +23,15 @@ from .stats import StatsCollector
 
 __all__: list[str] = []  # internal module
 
+logger = logging.getLogger("batchsieve")
+
 
 class Dispatcher:
     """Owns the dispatcher task, its wake-up future and the set of running batch tasks."""
 
     def __init__(self, config: BatchConfig, queue: RequestQueue, policy: DispatchPolicy, runner: BatchRunner,
                  stats: StatsCollector) -> None:
-        self._config = config
+        self.config = config  # replaced by the processor's run-time setters
         self._queue = queue
         self._policy = policy
         self._runner = runner
@@ -61,6 +64,18 @@ class Dispatcher:
             if self.batches:
                 await asyncio.gather(*list(self.batches), return_exceptions=True)
 
+    async def abort(self, error: BaseException) -> None:
+        """Stop now: cancel the dispatcher and the running batches (their callers get ``error``'s kind of
+        failure from the batch runner), and fail every queued request with ``error``."""
+        tasks = [t for t in (self.task, *self.batches) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        queue = self._queue
+        entries = queue.take(len(queue), math.inf, 0.0) if queue else []
+        if entries:
+            self._runner.fail(entries, error)
+
     def _batch_finished(self) -> None:
         self.batches.discard(asyncio.current_task())  # type: ignore[arg-type]
         self.poke()
@@ -82,9 +97,6 @@ class Dispatcher:
         loop = self.loop
         assert loop is not None
         queue = self._queue
-        policy = self._policy
-        max_wait_s = self._config.max_wait_ms / 1e3
-        max_size = self._config.max_size
         try:
             while True:
                 if not queue:
@@ -95,13 +107,14 @@ class Dispatcher:
                 if len(self.batches) >= self._pipeline_depth:
                     await self._sleep_until(math.inf)  # a finishing batch wakes us
                     continue
+                config = self.config
                 now = loop.time()
-                at, reason = dispatch_time(policy, queue, now, in_flight=len(self.batches), max_size=max_size,
-                                           max_wait_s=max_wait_s, closing=self.closing)
+                max_wait_s = config.max_wait_ms / 1e3
+                at, reason = self._decide(now, config.max_size, max_wait_s)
                 if at > now + EPS:
                     await self._sleep_until(at)
                     continue
-                entries = queue.take(max_size, now, max_wait_s)
+                entries = queue.take(config.max_size, now, max_wait_s)
                 if not entries:
                     continue
                 self._stats.reasons[reason] += 1
@@ -109,6 +122,22 @@ class Dispatcher:
                 self.batches.add(task)
         finally:
             self.task = None
+
+    def _decide(self, now: float, max_size: int, max_wait_s: float) -> tuple[float, str]:
+        """When to dispatch; a policy that raises costs its decision, never the dispatcher (the fixed window
+        then decides, and the error is counted and logged)."""
+        try:
+            return dispatch_time(self._policy, self._queue, now, in_flight=len(self.batches), max_size=max_size,
+                                 max_wait_s=max_wait_s, closing=self.closing)
+        except Exception:
+            stats = self._stats
+            stats.policy_errors += 1
+            if stats.policy_errors == 1 or stats.policy_errors % 1000 == 0:
+                logger.exception("dispatch policy failed in decide (%d so far); the fixed window decides",
+                                 stats.policy_errors)
+            queue = self._queue
+            at = min(queue.window_start + self.config.window_ms / 1e3, queue.oldest_arrival() + max_wait_s)
+            return (now if self.closing else at), "window"
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

@@ -1,13 +1,12 @@
-"""The user's batch handler: how it is held (``batch.handler``), called, and its result checked."""
+"""The user's batch handler: how it is held (``batch.handler``) and checked, and its results checked."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import BatchProcessingError, BatchTimeoutError
+from .errors import BatchProcessingError
 
 if TYPE_CHECKING:
     from .processor import BatchProcessor
@@ -49,21 +48,8 @@ def is_async_callable(func: Any) -> bool:
     return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(call)
 
 
-async def call_handler(handler: Handler, is_async: bool, requests: list[Any], timeout: float | None) -> list[Any]:
-    """Run ``handler`` on ``requests`` (a sync one in a worker thread) within ``timeout`` seconds, and check
-    that it returned one result per request."""
-    n = len(requests)
-    try:
-        async with asyncio.timeout(timeout):
-            if is_async:
-                results = await handler(requests)
-            else:
-                results = await asyncio.to_thread(handler, requests)
-                if inspect.isawaitable(results):
-                    results = await results
-    except TimeoutError:
-        raise BatchTimeoutError(
-            f"handler did not finish a batch of {n} within processing_timeout={timeout}s") from None
+def check_results(results: Any, n: int) -> list[Any]:
+    """The handler's return value as a list of ``n`` results, or ``BatchProcessingError`` saying what is wrong."""
     if not isinstance(results, list):
         if isinstance(results, (str, bytes, dict)) or not isinstance(results, Sequence):
             raise BatchProcessingError(
@@ -72,3 +58,15 @@ async def call_handler(handler: Handler, is_async: bool, requests: list[Any], ti
     if len(results) != n:
         raise BatchProcessingError(f"handler returned {len(results)} results for {n} requests", batch_size=n)
     return results
+
+
+def check_handler(func: Any) -> Handler:
+    """``func`` as a handler, or ``TypeError``: a callable taking a list, not a generator function."""
+    if isinstance(func, HandlerSlot):
+        func = func.func  # batch.handler = other.handler
+    if func is None or not callable(func):
+        raise TypeError(f"handler must be a callable taking a list of requests, got {func!r}")
+    call = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
+    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
+        raise TypeError(f"handler must return a list of results, not be a generator function: {func!r}")
+    return func

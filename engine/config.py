@@ -77,6 +77,9 @@ class BatchConfig:
     dedup_threshold: float = field(default=0.98, metadata=_check(check_number, lo=0, hi=1, lo_open=True))
     #: custom similarity
     dedup_function: Callable[..., Any] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: texts longer than this (characters) take part in exact dedup only: the encoder and the verifier never
+    #: see a huge text (an encoder truncates at its token limit anyway, and hybrid refuses truncated texts)
+    dedup_max_chars: int = field(default=2048, metadata=_check(check_int, lo=1))
     #: slower: exact for the batch
     dedup_timeout_ms: float = field(default=1000.0, metadata=_check(check_number, lo=0, lo_open=True))
     #: object with encode(texts) (default: all-MiniLM-L6-v2)

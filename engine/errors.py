@@ -2,17 +2,21 @@
 
 ::
 
-    BatchsieveError                       base of everything below
-    ├── QueueFullError                    the queue holds max_queue_size requests; nothing was accepted
-    ├── ProcessorClosedError              process() after close() began
-    ├── HandlerNotSetError                process() before a handler was given
-    ├── BatchProcessingError              the handler failed for this request's batch (cause chained),
-    │                                     or returned a result list of the wrong length or type
-    └── BatchTimeoutError (TimeoutError)  the caller's own ``timeout`` ran out, or the handler call
-                                          exceeded ``processing_timeout``
+    BatchsieveError                         base of everything below
+    ├── QueueFullError                      the queue holds max_queue_size requests; nothing was accepted
+    ├── ProcessorClosedError (RuntimeError) process() after close() began, or close(timeout=) ran out
+    ├── HandlerNotSetError (RuntimeError)   process() before a handler was given
+    ├── ReentrantCallError (RuntimeError)   process() or close() from inside this processor's own handler
+    ├── WrongEventLoopError (RuntimeError)  process() from another event loop while busy on one
+    ├── BatchProcessingError                the handler failed for this request's batch (cause chained),
+    │                                       or returned a result list of the wrong length or type
+    └── BatchTimeoutError (TimeoutError)    a time limit ran out (catch this for either leaf)
+        ├── RequestTimeoutError             the caller's own ``timeout`` ran out; the shared work goes on
+        └── ProcessingTimeoutError          the handler call exceeded ``processing_timeout``
 
 Wrong argument types raise the built-in ``TypeError`` and impossible values ``ValueError``; they are not
-part of this hierarchy because they are programming errors, not run-time outcomes.
+part of this hierarchy because they are programming errors, not run-time outcomes. A ``TimeoutError`` the
+handler itself raises (a backend call timing out inside it) is a handler failure: ``BatchProcessingError``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ __all__ = [
     "BatchTimeoutError",
     "BatchsieveError",
     "HandlerNotSetError",
+    "ProcessingTimeoutError",
     "ProcessorClosedError",
     "QueueFullError",
+    "ReentrantCallError",
+    "RequestTimeoutError",
+    "WrongEventLoopError",
 ]
 
 
@@ -36,11 +44,19 @@ class QueueFullError(BatchsieveError):
 
 
 class ProcessorClosedError(BatchsieveError, RuntimeError):
-    """The processor is closing or closed and accepts no new requests."""
+    """The processor is closing or closed and accepts no new requests (or closed before answering this one)."""
 
 
 class HandlerNotSetError(BatchsieveError, RuntimeError):
     """``process`` was called before any handler was given."""
+
+
+class ReentrantCallError(BatchsieveError, RuntimeError):
+    """The handler called ``process`` or ``close`` on its own processor, which would wait on itself."""
+
+
+class WrongEventLoopError(BatchsieveError, RuntimeError):
+    """The processor is busy on another event loop; a processor serves one loop at a time."""
 
 
 class BatchProcessingError(BatchsieveError):
@@ -58,4 +74,13 @@ class BatchProcessingError(BatchsieveError):
 
 
 class BatchTimeoutError(BatchsieveError, TimeoutError):
-    """A caller's ``timeout`` ran out, or one handler call exceeded ``processing_timeout``."""
+    """A time limit ran out: the caller's ``timeout`` (:class:`RequestTimeoutError`) or the handler's
+    ``processing_timeout`` (:class:`ProcessingTimeoutError`)."""
+
+
+class RequestTimeoutError(BatchTimeoutError):
+    """This caller's ``timeout`` ran out before its answer; the shared work goes on for other callers."""
+
+
+class ProcessingTimeoutError(BatchTimeoutError):
+    """The handler call for this request's batch exceeded ``processing_timeout``."""

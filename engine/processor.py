@@ -18,16 +18,17 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._batch import BatchRunner
+from ._batch import IN_HANDLER_OF, BatchRunner
+from ._checks import check_number
 from ._dispatcher import Dispatcher
-from ._handler import Handler, HandlerSlot, is_async_callable
+from ._handler import Handler, HandlerSlot, check_handler, is_async_callable
 from ._intake import Intake, check_call
 from .config import BatchConfig
 from .dedup import DedupStrategy, ExactStrategy, make_strategy
-from .errors import BatchTimeoutError
-from .policies import DispatchPolicy, make_policy
+from .errors import ProcessorClosedError, ReentrantCallError, RequestTimeoutError
+from .policies import DispatchPolicy, FixedWindowPolicy, make_policy
 from .queue import RequestQueue
-from .request import read_request
+from .request import freeze_scope, read_request
 from .stats import BatchStats, StatsCollector
 
 __all__ = ["BatchProcessor", "StreamResult"]
@@ -64,6 +65,9 @@ class BatchProcessor:
     >>> await batch.process({"query": "What's the weather?"})                 # doctest: +SKIP
     """
 
+    __slots__ = ("_closing", "_config", "_dispatcher", "_intake", "_policy", "_queue", "_runner", "_stats",
+                 "_strategy")  # an unknown attribute (batch.max_batch = 3) is refused, not silently kept
+
     def __init__(self, handler: Handler | None = None, *, strategy: DedupStrategy | None = None,
                  policy: DispatchPolicy | None = None, **options: Any) -> None:
         unknown = set(options) - BatchConfig.field_names()
@@ -71,7 +75,7 @@ class BatchProcessor:
             raise TypeError(f"BatchProcessor got unexpected keyword(s): {', '.join(sorted(unknown))}")
         self._config = BatchConfig(**options)
         if handler is not None:
-            handler = _checked_handler(handler)
+            handler = check_handler(handler)
         if strategy is not None and not isinstance(strategy, DedupStrategy):
             raise TypeError(f"strategy must be a DedupStrategy, got {type(strategy).__name__}")
         if strategy is None:
@@ -110,7 +114,7 @@ class BatchProcessor:
 
     @handler.setter
     def handler(self, func: Handler) -> None:
-        func = _checked_handler(func)
+        func = check_handler(func)
         self._runner.handler = func
         self._runner.handler_is_async = is_async_callable(func)
 
@@ -121,8 +125,48 @@ class BatchProcessor:
 
     @dedup_threshold.setter
     def dedup_threshold(self, value: float) -> None:
-        self._config = replace(self._config, dedup_threshold=value)
-        self._runner.config = self._config  # the runner reads the threshold per batch
+        self._reconfigure(dedup_threshold=value)
+
+    @property
+    def max_size(self) -> int:
+        """Most unique requests per handler call; settable at run time (next batch on; fixed window only)."""
+        return self._config.max_size
+
+    @max_size.setter
+    def max_size(self, value: int) -> None:
+        self._reconfigure(max_size=value)
+
+    @property
+    def window_ms(self) -> float:
+        """The fixed collection window in ms; settable at run time (the next window on; fixed window only)."""
+        return self._config.window_ms
+
+    @window_ms.setter
+    def window_ms(self, value: float) -> None:
+        self._reconfigure(window_ms=value)
+
+    @property
+    def max_wait_ms(self) -> float:
+        """The longest a request waits in the queue while a batch slot is free, in ms; settable at run time."""
+        return self._config.max_wait_ms  # type: ignore[return-value]
+
+    @max_wait_ms.setter
+    def max_wait_ms(self, value: float) -> None:
+        self._reconfigure(max_wait_ms=value)
+
+    def _reconfigure(self, **changes: Any) -> None:
+        """Validate ``changes`` as a whole new config (every bound and cross-field check), then hand it to
+        the parts that read it."""
+        if ("max_size" in changes or "window_ms" in changes) and not isinstance(self._policy, FixedWindowPolicy):
+            raise ValueError(f"{', '.join(changes)} can only change at run time with the fixed window; "
+                             f"this processor's policy is {type(self._policy).__name__}")
+        config = replace(self._config, **changes)
+        self._config = config
+        self._runner.config = config
+        self._dispatcher.config = config
+        self._intake.reconfigure(config)
+        if isinstance(self._policy, FixedWindowPolicy):
+            self._policy.set_window(config.window_ms / 1e3, config.min_size)
 
     @property
     def strategy(self) -> DedupStrategy:
@@ -148,12 +192,16 @@ class BatchProcessor:
         """
         if (self._closing or self._runner.handler is None or priority.__class__ is not int
                 or dedup.__class__ is not bool or timeout is not None or scope is not None):
-            check_call(self._closing, self._runner.handler is not None, priority, timeout, scope, dedup)
+            priority, timeout = check_call(self._closing, self._runner.handler is not None, priority, timeout,
+                                           scope, dedup)
+        if IN_HANDLER_OF.get() is self._runner:
+            raise ReentrantCallError("the handler called process() on its own processor: the call would wait "
+                                     "for the batch that is making it; use another processor")
         if request.__class__ is list:
             return await self._process_many(request, priority, timeout, scope, dedup, return_exceptions)
         intake = self._intake
         prepared = intake.prepare(request, scope, dedup)
-        if self._queue.waiting >= self._config.max_queue_size:
+        if self._queue.waiting >= self._config.max_queue_size and not intake.joins_running(prepared):
             intake.check_capacity(1)
         entry, fut = intake.submit(request, prepared, scope, priority, timeout)
         del prepared  # not kept alive in this frame while waiting: one object fewer for the GC per request
@@ -168,10 +216,12 @@ class BatchProcessor:
                 return await fut
         except TimeoutError:
             if not cm.expired():
-                raise  # the handler's own timeout, delivered as BatchTimeoutError
+                raise  # the handler's processing timeout, delivered as ProcessingTimeoutError
+            if fut.done() and not fut.cancelled():
+                return fut.result()  # the answer landed in the iteration the timeout fired: it counts
             self._intake.release(entry, fut)
             self._stats.timeouts += 1
-            raise BatchTimeoutError(f"request not answered within timeout={timeout}s") from None
+            raise RequestTimeoutError(f"request not answered within timeout={timeout}s") from None
         except asyncio.CancelledError:
             self._intake.release(entry, fut)
             raise
@@ -185,7 +235,10 @@ class BatchProcessor:
         the whole stream: requests still open then are yielded with a :class:`BatchTimeoutError`.
         Leaving the loop early releases the requests not yet answered.
         """
-        check_call(self._closing, self._runner.handler is not None, priority, timeout, scope, dedup)
+        priority, timeout = check_call(self._closing, self._runner.handler is not None, priority, timeout, scope,
+                                       dedup)
+        if IN_HANDLER_OF.get() is self._runner:
+            raise ReentrantCallError("the handler called process_streaming() on its own processor")
         if not isinstance(requests, Sequence) or isinstance(requests, (str, bytes, dict)):
             raise TypeError(f"process_streaming takes a sequence of requests, got {type(requests).__name__}")
         pairs = self._intake.submit_all(requests, scope, dedup, priority, timeout)
@@ -214,13 +267,10 @@ class BatchProcessor:
                     self._intake.release(entry, fut)
                     fut.cancel()
                     self._stats.timeouts += 1
-                    yield StreamResult(i, None, BatchTimeoutError(
+                    yield StreamResult(i, None, RequestTimeoutError(
                         f"request {i} not answered within timeout={timeout}s"))
         finally:
-            for entry, fut in pairs:
-                if not fut.done():
-                    fut.cancel()
-                    self._intake.release(entry, fut)
+            self._leave(pairs)
 
     async def warmup(self) -> None:
         """Load the dedup strategy's encoder now (in a worker thread) instead of on the first batch."""
@@ -228,21 +278,33 @@ class BatchProcessor:
         if warm is not None:
             await asyncio.to_thread(warm)
 
-    def explain(self, a: Any, b: Any) -> str:
-        """Why two requests would or would not merge under this processor's strategy and threshold.
+    def explain(self, a: Any, b: Any, *, scope_a: Hashable = None, scope_b: Hashable = None) -> str:
+        """Why two requests would or would not merge under this processor's strategy and threshold; the
+        same rules the engine applies (scopes, other fields, ``dedup_max_chars``, encoder flags).
 
         Blocking (it may run the encoder); call it from a worker thread inside a server.
         """
-        text_a, _ = read_request(a, self._config.text_key, self._config.text_fn)
-        text_b, _ = read_request(b, self._config.text_key, self._config.text_fn)
-        norm = self._config.normalize
+        config = self._config
+        text_a, fields_a = read_request(a, config.text_key, config.text_fn)
+        text_b, fields_b = read_request(b, config.text_key, config.text_fn)
+        if not config.enable_dedup:
+            return "no merge: dedup is off (enable_dedup=False)"
+        if freeze_scope(scope_a) != freeze_scope(scope_b):
+            return "no merge: different scopes"
+        if fields_a is None or fields_b is None:
+            return "no merge: a field has no stable identity, so that request is never merged"
+        if fields_a != fields_b:
+            return "no merge: the requests' other fields differ"
+        norm = config.normalize
         if norm(text_a) == norm(text_b):
             return "merge: identical after normalisation (exact match)"
         strategy = self._strategy
-        if hasattr(strategy, "explain"):
-            return strategy.explain(text_a, text_b, self._config.dedup_threshold)
         if isinstance(strategy, ExactStrategy):
             return "no merge: the normalised texts differ (exact strategy)"
+        if max(len(text_a), len(text_b)) > config.dedup_max_chars:
+            return f"no merge: longer than dedup_max_chars={config.dedup_max_chars}, so exact matching only"
+        if hasattr(strategy, "explain"):
+            return strategy.explain(text_a, text_b, config.dedup_threshold)
         return f"decided by the {strategy.name!r} strategy"
 
     def get_stats(self) -> BatchStats:
@@ -258,12 +320,31 @@ class BatchProcessor:
             dedup=self._strategy.stats(),
         )
 
-    async def close(self) -> None:
-        """Stop accepting requests, dispatch everything queued at once, and wait until all are answered."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop accepting requests, dispatch everything queued at once, and wait until all are answered.
+
+        With ``timeout`` (seconds), requests still unanswered when it runs out fail with
+        :class:`ProcessorClosedError` (running batches are cancelled; a sync handler's thread cannot be
+        stopped and finishes on its own), and ``close`` returns.
+        """
+        if IN_HANDLER_OF.get() is self._runner:
+            raise ReentrantCallError("the handler called close() on its own processor: close() waits for the "
+                                     "batch that is making the call")
+        if timeout is not None:
+            check_number("timeout", timeout, lo=0, lo_open=True)
         self._closing = True
-        self._dispatcher.closing = True
-        self._dispatcher.poke()
-        await self._dispatcher.drain()
+        dispatcher = self._dispatcher
+        dispatcher.closing = True
+        dispatcher.poke()
+        if timeout is None:
+            await dispatcher.drain()
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await dispatcher.drain()
+        except TimeoutError:
+            await dispatcher.abort(ProcessorClosedError(
+                f"the processor closed (close(timeout={timeout})) before this request was answered"))
 
     @property
     def closed(self) -> bool:
@@ -297,20 +378,18 @@ class BatchProcessor:
             if not cm.expired():
                 raise
             self._stats.timeouts += 1
-            raise BatchTimeoutError(
+            raise RequestTimeoutError(
                 f"{len(requests) - len(results)} of {len(requests)} requests not answered within "
                 f"timeout={timeout}s") from None
         finally:
-            for entry, fut in pairs:
-                if not fut.done() or fut.cancelled():
-                    fut.cancel()
-                    self._intake.release(entry, fut)
+            self._leave(pairs)
         return results
 
-
-def _checked_handler(func: Any) -> Handler:
-    if isinstance(func, HandlerSlot):
-        func = func.func  # batch.handler = other.handler
-    if func is None or not callable(func):
-        raise TypeError(f"handler must be a callable taking a list of requests, got {func!r}")
-    return func
+    def _leave(self, pairs: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+        """A list or stream call is over: release what is not answered yet, and mark what is answered as
+        read (so a failure nobody awaited logs no "exception was never retrieved")."""
+        release = self._intake.release
+        for entry, fut in pairs:
+            if not fut.done():
+                fut.cancel()
+            release(entry, fut)

@@ -9,7 +9,10 @@ whatever its priority: no starvation), then by priority (higher first) and arriv
 
 Removal is lazy: an entry taken or dropped changes state and is skipped when it reaches the head of the
 arrival deque or the top of the priority heap, so every operation is O(1) amortised (O(log n) with
-priorities).
+priorities). Under sustained saturation the queue may never drain, so stale records would pile up
+behind live ones; each structure is compacted (rebuilt from its live records) when it holds more than
+twice the live entries plus :data:`_SLACK`, which keeps memory proportional to what is queued and the
+cost amortised O(1) per operation.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Hashable
 from .request import DROPPED, IN_FLIGHT, QUEUED, Entry
 
 __all__: list[str] = []  # internal module
+
+_SLACK = 64  # stale records tolerated beyond twice the live entries before a compaction (keeps it amortised)
 
 
 class RequestQueue:
@@ -59,11 +64,22 @@ class RequestQueue:
             self.window_start = entry.arrival
         self.size += 1
         self.waiting += 1
-        self._arrivals.append(entry)
+        arrivals = self._arrivals
+        arrivals.append(entry)
         if entry.key is not None:
             self.by_key[entry.key] = entry
+        limit = 2 * self.size + _SLACK
+        if len(arrivals) > limit:
+            self._arrivals = deque(e for e in arrivals if e.state == QUEUED)
         if self.priorities:
-            heapq.heappush(self._heap, (-entry.priority, entry.seq, entry))
+            heap = self._heap
+            heapq.heappush(heap, (-entry.priority, entry.seq, entry))
+            if len(heap) > limit:
+                self._compact_priorities()
+
+    def _compact_priorities(self) -> None:
+        self._heap = [t for t in self._heap if t[2].state == QUEUED and -t[0] == t[2].priority]
+        heapq.heapify(self._heap)
 
     def finish(self, entry: Entry) -> None:
         """``entry``'s batch is over (answered or failed): later identical requests start a new entry."""
@@ -77,12 +93,18 @@ class RequestQueue:
             entry.priority = priority
             if self.priorities:
                 heapq.heappush(self._heap, (-priority, entry.seq, entry))
+                if len(self._heap) > 2 * self.size + _SLACK:
+                    self._compact_priorities()
 
     def add_deadline(self, entry: Entry, deadline: float) -> None:
         """A caller of ``entry`` gives up at ``deadline`` (loop time)."""
         if deadline < entry.deadline:
             entry.deadline = deadline
-            heapq.heappush(self._deadlines, (deadline, entry.seq, entry))
+            heap = self._deadlines
+            heapq.heappush(heap, (deadline, entry.seq, entry))
+            if len(heap) > 2 * self.size + _SLACK:
+                self._deadlines = [t for t in heap if t[2].state == QUEUED and t[2].deadline == t[0]]
+                heapq.heapify(self._deadlines)
 
     def earliest_deadline(self) -> float:
         """The earliest caller deadline among queued entries (``inf`` when none)."""

@@ -26,7 +26,7 @@ def _freeze(value: Any) -> Hashable:
     if cls in _SCALARS:
         return (cls, value)
     if isinstance(value, dict):
-        return (dict, frozenset((_freeze(k), _freeze(v)) for k, v in value.items()))
+        return (dict, frozenset((_freeze(k), _freeze(v)) for k, v in value.items()))  # typed keys too
     if isinstance(value, (list, tuple)):
         return (cls, tuple(_freeze(v) for v in value))
     if isinstance(value, (set, frozenset)):
@@ -36,6 +36,15 @@ def _freeze(value: Any) -> Hashable:
     except TypeError as exc:
         raise _Unhashable from exc
     return (cls, value)
+
+
+def freeze_scope(scope: Hashable) -> Hashable:
+    """The typed identity of a ``scope``: equal only for equal values of the same type (``1``, ``1.0`` and
+    ``True`` are three scopes, and so are ``0`` and ``-0.0``), nested containers included."""
+    try:
+        return _freeze(scope)
+    except _Unhashable:  # hashable, but holds something that is not: its own identity then
+        return (scope.__class__, scope)
 
 
 def _text_of(request: Any, text_fn: Callable[[Any], str]) -> str:
@@ -53,6 +62,8 @@ def read_request(request: Any, text_key: str, text_fn: Callable[[Any], str] | No
     """
     if request.__class__ is str:
         return (request if text_fn is None else _text_of(request, text_fn)), ()
+    if isinstance(request, str) and text_fn is None:  # a str subclass: its text, as a plain str
+        return str.__str__(request), ()
     if isinstance(request, dict):
         if text_fn is None:
             try:
@@ -68,7 +79,7 @@ def read_request(request: Any, text_key: str, text_fn: Callable[[Any], str] | No
         if len(request) == 1 and text_key in request:
             return text, ()
         try:
-            fields = frozenset((k, _freeze(v)) for k, v in request.items() if k != text_key)
+            fields = frozenset((_freeze(k), _freeze(v)) for k, v in request.items() if k != text_key)
         except _Unhashable:
             fields = None
         return text, fields

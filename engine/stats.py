@@ -43,6 +43,9 @@ class BatchStats:
     timeouts: int  # handler calls over processing_timeout plus callers whose timeout ran out
     dedup_failures: int  # batches whose semantic dedup failed or timed out and fell back to exact matching
     current_window_ms: float
+    dropped_before_call: int = 0  # handler slots dropped right before the call: every caller had left
+    stuck_handler_calls: int = 0  # sync handler calls past their time limit whose thread still runs (slot held)
+    policy_errors: int = 0  # exceptions from the dispatch policy (the dispatcher carried on without it)
     merges: dict[str, int] = field(default_factory=dict)  # by stage: exact_queued, exact_inflight, ...
     dispatch_reasons: dict[str, int] = field(default_factory=dict)  # full, window, max_wait, ...
     policy: dict[str, Any] = field(default_factory=dict)  # the window policy's own estimates
@@ -62,6 +65,9 @@ class StatsCollector:
         self.errors = 0
         self.timeouts = 0
         self.dedup_failures = 0
+        self.dropped_before_call = 0
+        self.stuck_handler_calls = 0
+        self.policy_errors = 0
         self.last_dedup_failure: str | None = None
         self.merges: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -107,6 +113,9 @@ class StatsCollector:
             timeouts=self.timeouts,
             dedup_failures=self.dedup_failures,
             current_window_ms=window_ms,
+            dropped_before_call=self.dropped_before_call,
+            stuck_handler_calls=self.stuck_handler_calls,
+            policy_errors=self.policy_errors,
             merges=dict(self.merges),
             dispatch_reasons=dict(self.reasons),
             policy=policy,

@@ -14,10 +14,9 @@ Call contract
   (CPU on CPU); callers must not modify it in place if they keep the encoder's cache (cached rows are
   stored separately, on the CPU, so in-place edits do not leak into the cache, but there is no reason to).
 
-Timing: ``EncodeResult.encode_seconds`` is host tokenisation time plus model time for the texts that missed
-the cache; model time is measured with CUDA events on GPU and ``time.perf_counter`` on CPU. Per-batch model
-times are in ``EncodeResult.batches`` and cumulative figures in :meth:`SentenceEncoder.stats`, for the
-adaptive window controller. A call served entirely from the cache reports 0.0.
+Timing: ``EncodeResult.encode_seconds`` is tokenisation plus model time (CUDA events on GPU) for the cache
+misses, 0.0 for a call served from the cache; per-batch times in ``EncodeResult.batches``, totals in
+:meth:`SentenceEncoder.stats`.
 
 Precision: see :mod:`batchsieve.models.precision`. Default on this project's CPU (AVX512-BF16): bf16
 weights with fp32 pooling; fp32 where the CPU lacks native bf16; bf16 (fp16 without bf16) on CUDA.
@@ -45,12 +44,20 @@ from .results import BatchTiming, EncodeResult, EncoderStats, StatsCounter
 from .st_config import SentenceConfig, read_sentence_config
 from .tokenizing import TextTokenizer, check_texts
 
-__all__ = ["CPU_EAGER_ATTENTION_MAX_LEN", "SentenceEncoder"]
+__all__ = ["CPU_EAGER_ATTENTION_MAX_LEN", "DEFAULT_CACHE_BYTES", "SentenceEncoder"]
 
 #: On CPU, with ``attn_implementation=None``, batches padded to at most this many tokens run eager
 #: attention and longer ones SDPA: measured with MiniLM bf16 on the development CPU, eager was ~10% faster
 #: on QQP questions (~16 tokens), level at 40-90 tokens, and SDPA ~12% faster at ~170 tokens.
 CPU_EAGER_ATTENTION_MAX_LEN = 64
+
+
+DEFAULT_CACHE_BYTES = 256 << 20  # the cache's byte bound: 8,192 short texts' rows weigh ~15 MiB, long ones GBs
+
+
+def _entry_bytes(key: tuple, entry: tuple) -> int:
+    """What one cache entry weighs: its text (up to 4 bytes a character) and its embedding row."""
+    return 4 * len(key[-1]) + entry[0].element_size() * entry[0].nelement() + 64
 
 
 # A cached entry: (fp32 CPU row, truncated, has_unknown).
@@ -72,6 +79,7 @@ class SentenceEncoder:
             on CPU, 65536 on CUDA.
         max_batch_size: most rows per model batch; default 128 on CPU, 1024 on CUDA.
         cache_size: entries in the embedding LRU cache (0 disables it).
+        cache_bytes: what the cache's entries (texts and embedding rows) may weigh together, in bytes.
         cache: an :class:`LRUCache` to share between encoders instead of a private one (keys carry the
             model, precision and max_length, so encoders never read each other's entries wrongly).
         bucketing: sort texts by token length before cutting batches (default). False keeps input order
@@ -92,6 +100,7 @@ class SentenceEncoder:
         max_batch_tokens: int | None = None,
         max_batch_size: int | None = None,
         cache_size: int = 8192,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
         cache: LRUCache | None = None,
         bucketing: bool = True,
         attn_implementation: str | None = None,
@@ -112,7 +121,7 @@ class SentenceEncoder:
         self._pad_multiple = 8 if self._device.type == "cuda" else 1
 
         if cache is None:
-            cache = LRUCache(cache_size)
+            cache = LRUCache(cache_size, max_bytes=cache_bytes, weigh=_entry_bytes)
         elif not isinstance(cache, LRUCache):
             raise TypeError(f"cache must be an LRUCache, not {type(cache).__name__}")
         self._cache: LRUCache = cache

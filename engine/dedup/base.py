@@ -31,7 +31,7 @@ class DedupItem:
 
     text: str  # as the caller gave it
     norm: str  # normalised text (the exact-match form)
-    scope: Hashable
+    scope: Hashable  # the caller's scope as a typed identity (1, 1.0 and True are three scopes)
     fields: Hashable  # frozen identity of the non-text fields
     mergeable: bool
     request: Any = None

@@ -36,3 +36,12 @@ class EmbeddingStrategy(EncoderBacked, DedupStrategy):
         merged = sum(1 for i, r in enumerate(rep) if r != i)
         self._count({"embedding": merged})
         return Assignment(rep, {"embedding": merged} if merged else {}, seconds=time.perf_counter() - t0)
+
+    def explain(self, a: str, b: str, threshold: float) -> str:
+        """Why two texts would or would not merge under this strategy at ``threshold`` (the cosine alone)."""
+        e = self._encode([a, b]).embeddings.float()
+        cosine = float(e[0] @ e[1] / (e[0].norm() * e[1].norm()))
+        verdict = "MERGE" if cosine >= threshold else "NO MERGE"
+        sign = ">=" if cosine >= threshold else "<"
+        return (f"a: {a!r}\nb: {b!r}\n{verdict}: cosine {cosine:.3f} {sign} threshold {threshold:.3f} "
+                "(embedding strategy)")

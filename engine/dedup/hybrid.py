@@ -86,8 +86,12 @@ class HybridStrategy(EncoderBacked, DedupStrategy):
                                       a_truncated=truncated[q], b_truncated=truncated[p]).ok]
 
     def explain(self, a: str, b: str, threshold: float) -> str:
-        """Why two texts would or would not merge under this strategy at ``threshold``."""
+        """Why two texts would or would not merge under this strategy at ``threshold``: the same cosine, the
+        same encoder flags (unknown tokens, truncation) and the same verifier the engine uses."""
         result = self._encode([a, b])
         e = result.embeddings.float()
-        cosine = float(e[0] @ e[1])
-        return self.verifier.explain(a, b, cosine=cosine, threshold=threshold)
+        cosine = float(e[0] @ e[1] / (e[0].norm() * e[1].norm()))
+        unknown = list(getattr(result, "has_unknown", [False, False]))
+        truncated = list(getattr(result, "truncated", [False, False]))
+        return self.verifier.explain(a, b, cosine=cosine, threshold=threshold, a_unknown=unknown[0],
+                                     b_unknown=unknown[1], a_truncated=truncated[0], b_truncated=truncated[1])

@@ -20,6 +20,11 @@ class FixedWindowPolicy:
         self._window_s = window_s
         self.min_size = min_size
 
+    def set_window(self, window_s: float, min_size: int) -> None:
+        """Change the window (the processor's run-time ``window_ms`` setter; the next window on)."""
+        self._window_s = window_s
+        self.min_size = min_size
+
     @property
     def window_s(self) -> float:
         return self._window_s

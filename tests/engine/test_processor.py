@@ -16,8 +16,10 @@ from batchsieve import (
     BatchsieveError,
     BatchTimeoutError,
     HandlerNotSetError,
+    ProcessingTimeoutError,
     ProcessorClosedError,
     QueueFullError,
+    RequestTimeoutError,
     StreamResult,
 )
 from batchsieve import BatchProcessor as _BatchProcessor
@@ -384,7 +386,7 @@ async def test_caller_timeout_does_not_cancel_shared_work():
     handler = Recorder(gate=gate)
     batch = BatchProcessor(handler, window_ms=5)
     patient = asyncio.ensure_future(batch.process("q"))
-    with pytest.raises(BatchTimeoutError, match=r"timeout=0\.05"):
+    with pytest.raises(RequestTimeoutError, match=r"timeout=0\.05"):
         await batch.process("q", timeout=0.05)
     gate.set()
     assert await patient == "Q"
@@ -423,7 +425,7 @@ async def test_processing_timeout_fails_that_batch_and_the_engine_goes_on():
         return [r.upper() for r in requests]
 
     batch = BatchProcessor(handler, window_ms=1, processing_timeout=0.5)
-    with pytest.raises(BatchTimeoutError, match=r"processing_timeout=0\.5"):
+    with pytest.raises(ProcessingTimeoutError, match=r"processing_timeout=0\.5"):
         await batch.process("slow")
     assert await batch.process("fast") == "FAST"
     stats = batch.get_stats()
@@ -579,7 +581,7 @@ async def test_streaming_timeout_and_early_exit_release_the_rest():
     handler = Recorder(gate=gate)
     batch = BatchProcessor(handler, window_ms=1, max_size=1, max_wait_ms=10)
     items = [item async for item in batch.process_streaming(["a", "b"], timeout=0.5)]
-    assert [type(i.error) for i in items] == [BatchTimeoutError, BatchTimeoutError]
+    assert [type(i.error) for i in items] == [RequestTimeoutError, RequestTimeoutError]
     gate.set()
     stream = batch.process_streaming(["c", "d", "e"])
     first = await stream.__anext__()

@@ -129,7 +129,24 @@ def test_lru_cache_evicts_least_recently_used_and_counts():
     info = cache.info()
     assert (info.hits, info.misses, info.size, info.maxsize) == (3, 1, 2, 2)
     cache.clear(reset_counts=True)
-    assert tuple(cache.info()) == (0, 0, 0, 2)
+    assert tuple(cache.info()) == (0, 0, 0, 2, 0, None)
+
+
+def test_lru_cache_is_bounded_by_bytes():
+    cache = LRUCache(100, max_bytes=10, weigh=lambda key, value: len(value))
+    cache.put_many([("a", "xxxx"), ("b", "yyyy")])
+    assert cache.info().bytes == 8
+    cache.put_many([("c", "zzzz")])  # 12 > 10: the least recently used ("a") goes
+    assert cache.get_many(["a", "b", "c"]) == [None, "yyyy", "zzzz"]
+    assert (cache.info().size, cache.info().bytes, cache.info().max_bytes) == (2, 8, 10)
+    cache.put_many([("b", "yy")])  # a refreshed entry is re-weighed
+    assert cache.info().bytes == 6
+    cache.put_many([("huge", "h" * 11)])  # heavier than the whole bound: not stored, nothing evicted
+    assert cache.get_many(["huge", "b", "c"]) == [None, "yy", "zzzz"]
+    cache.clear()
+    assert cache.info().bytes == 0
+    with pytest.raises(ValueError, match="max_bytes needs weigh"):
+        LRUCache(2, max_bytes=10)
 
 
 def test_lru_cache_size_zero_and_bad_sizes():
