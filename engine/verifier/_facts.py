@@ -14,6 +14,11 @@ from ._question import how_phrase_length, question
 from ._tokens import is_latin, opener_length, tokens
 from ._vocabulary import WORD_SCALES, Vocabulary
 
+# read for every word: module-level names, and plain dict copies of the frozen mappings
+_GET_FORMS, _DO_FORMS, _DETERMINERS, _AFTER_MAIN_DO = lx.GET_FORMS, lx.DO_FORMS, lx.DETERMINERS, lx.AFTER_MAIN_DO
+_SUBJECTS = dict(lx.SUBJECT_PRONOUNS)
+_OWNERS = dict(lx.OWNER_PRONOUNS)
+_UNITS_AFTER_NUMBER = dict(lx.UNITS_AFTER_NUMBER)
 _US_COUNTRY = re.compile(r"\bU\.?S\.?(?:A\.?)?\b")
 _IT_FIELD = re.compile(r"\bIT\b")
 #: Words after "one" that make it the pronoun ("one should", "one's"), not the number.
@@ -66,9 +71,9 @@ class _FactsBuilder:
 
     # ----------------------------------------------------------------------------------------------
     def build(self) -> TextFacts:
-        toks, handlers = self.toks, self._HANDLERS
+        toks, handlers, n = self.toks, self._HANDLERS, len(self.toks)
         i = self.start
-        while i < len(toks):
+        while i < n:
             i = handlers.get(toks[i][0], _FactsBuilder._on_mark)(self, i)
         return self._facts()
 
@@ -148,8 +153,8 @@ class _FactsBuilder:
         if not is_latin(tok):
             self.foreign.append(tok)
             self.seq.append(tok)
-        elif tok in lx.UNITS_AFTER_NUMBER and i >= 1 and self.num_at[i - 1]:  # "5 m", "3 g"
-            self._unit(lx.UNITS_AFTER_NUMBER[tok], tok)
+        elif tok in _UNITS_AFTER_NUMBER and i >= 1 and self.num_at[i - 1]:  # "5 m", "3 g"
+            self._unit(_UNITS_AFTER_NUMBER[tok], tok)
         else:
             self._plain_word(i, tok)
         return i + 1
@@ -167,21 +172,21 @@ class _FactsBuilder:
         self.seq.append(key)
         self.shown.setdefault(key, surface)
         self.raw.add(lem)
-        if tok in vocab.fillers or i < self.skip or (tok in lx.GET_FORMS and is_participle(words, i + 1)):
-            if tok in lx.DETERMINERS:
+        if tok in vocab.fillers or i < self.skip or (tok in _GET_FORMS and is_participle(words, i + 1)):
+            if tok in _DETERMINERS:
                 self.last_det = i
-            if tok in lx.SUBJECT_PRONOUNS:
-                self.subjects.add(lx.SUBJECT_PRONOUNS[tok])
-            elif tok in lx.OWNER_PRONOUNS:
-                self.owners.append((lx.OWNER_PRONOUNS[tok], tok))
-            elif tok in lx.DO_FORMS and i >= 1 and self._is_content_word(words[i - 1]) and (
-                    i + 1 >= len(words) or words[i + 1] in lx.AFTER_MAIN_DO):  # fmt: skip
+            if tok in _SUBJECTS:
+                self.subjects.add(_SUBJECTS[tok])
+            elif tok in _OWNERS:
+                self.owners.append((_OWNERS[tok], tok))
+            elif tok in _DO_FORMS and i >= 1 and self._is_content_word(words[i - 1]) and (
+                    i + 1 >= len(words) or words[i + 1] in _AFTER_MAIN_DO):  # fmt: skip
                 self.content.setdefault("do", tok)  # "What does melanin do?": a main verb
             return
         self.content.setdefault(key, surface)
         if i - self.last_det <= 3 and key not in vocab.plural_neutral:
             self.forms.append((key, tok))
-        if tok in lx.DETERMINERS:  # his, her, their
+        if tok in _DETERMINERS:  # his, her, their
             self.last_det = i
 
     def _ambiguous_word(self, i: int, tok: str) -> None:
@@ -192,8 +197,8 @@ class _FactsBuilder:
         self.raw.add(lem)
         if tok not in self.vocab.fillers:
             self.content.setdefault(key, tok)
-        elif tok in lx.SUBJECT_PRONOUNS:
-            self.subjects.add(lx.SUBJECT_PRONOUNS[tok])
+        elif tok in _SUBJECTS:
+            self.subjects.add(_SUBJECTS[tok])
 
     def _is_content_word(self, word: str) -> bool:
         """Whether ``word`` is a plain content word (for the main-verb "do" test)."""

@@ -36,6 +36,10 @@ _PUNCT_KEEP = frozenset("$€£¥₹¢%°℃℉+#&@=<>*^~|§©®™")
 #: "'s" after these is "is", not a possessive ("what's", "it's").
 _IS_CONTRACTED = frozenset(f"{w}'s" for w in WH_WORDS) | {"it's", "that's", "there's", "here's", "he's", "she's"}
 
+# plain dict copies of the frozen tables read for every word (a dict lookup is faster than a proxy's)
+_CONTRACTIONS = dict(CONTRACTIONS)
+_NEGATION_EXPANSIONS = dict(NEGATION_EXPANSIONS)
+_PHRASES = dict(PHRASES)
 # polite openers by first word, for a quick prefix test
 _OPENERS: dict[str, tuple[tuple[str, ...], ...]] = {}
 for _opener in POLITE_OPENERS:
@@ -52,13 +56,13 @@ def _split_word(tok: str, out: list[Token]) -> None:
     """Append the tokens of one word: contractions expanded, possessives and hyphens split."""
     tok = tok.strip(".'-") or tok
     if "'" not in tok and "-" not in tok:
-        expansion = NEGATION_EXPANSIONS.get(tok) or CONTRACTIONS.get(tok)
+        expansion = _NEGATION_EXPANSIONS.get(tok) or _CONTRACTIONS.get(tok)
         if expansion:
             out.extend(("word", t) for t in expansion)
         else:
             out.append(("word", tok))
         return
-    expansion = CONTRACTIONS.get(tok)
+    expansion = _CONTRACTIONS.get(tok)
     if expansion:
         out.extend(("word", t) for t in expansion)
         return
@@ -101,8 +105,8 @@ def tokens(norm: str) -> list[Token]:
                 word = out[before][1]
                 if prev_kind == "num" and word in ORDINAL_SUFFIXES:
                     out[before - 1 :] = [("ord", prev + word)]
-                elif prev_kind == "word" and (prev, word) in PHRASES:
-                    out[before - 1 :] = [("word", PHRASES[(prev, word)])]
+                elif prev_kind == "word" and (prev, word) in _PHRASES:
+                    out[before - 1 :] = [("word", _PHRASES[(prev, word)])]
         elif kind == "sym":
             if tok in _PUNCT_KEEP or unicodedata.category(tok)[0] == "S":
                 out.append(("sym", tok))

@@ -101,5 +101,5 @@ class Vocabulary:
             symmetric=_keys(lx.SYMMETRIC_MARKERS, keyed),
             coordinators=_keys(lx.COORDINATORS, keyed),
             plural_neutral=frozenset(keyed.get(w, w) for w in map(lemma, lx.PLURAL_NEUTRAL)),
-            special=SPECIAL_WORDS,
+            special=dict(SPECIAL_WORDS),  # a plain dict: looked up for every token
         )
