@@ -79,6 +79,7 @@ class BatchRunner:
         handler_s = dedup_s = 0.0
         failed = False
         answered = 0
+        left_before = self._stats.cancelled  # callers leave only through Intake.release, which counts them
         try:
             assignment = await self._assign(entries)
             unique, slot_of = self._representatives(entries, assignment)
@@ -86,7 +87,8 @@ class BatchRunner:
             await self._slots.acquire()  # dedup above ran without a slot: it overlaps the running call
             running: list[Any] = []  # the worker-thread call of a sync handler, once submitted
             try:
-                unique, slot_of = self._drop_abandoned(entries, unique, slot_of)
+                if self._stats.cancelled != left_before:  # someone left since dispatch: is anyone's slot empty?
+                    unique, slot_of = self._drop_abandoned(entries, unique, slot_of)
                 t0 = loop.time()  # the loop's clock, as every time the dispatch policy sees
                 try:
                     if unique:
@@ -262,33 +264,43 @@ class BatchRunner:
         """Deliver each entry's result to all its callers (``results=None``: the batch failed with
         ``failure``, delivered to everyone); return how many callers the batch answered. Idempotent:
         callers already answered are skipped."""
-        queue = self._queue
+        by_key = self._queue.by_key
         latencies = self._stats.latencies
+        record = results is not None  # latencies of answers only
         answered = completed = failed = 0
         result: Any = failure
+        is_error = True
         for i, entry in enumerate(entries):
-            if results is not None:
-                result = results[i] if slot_of is None else results[slot_of[i]]
-                if isinstance(result, BaseException) and not _raisable(result):
+            if record:
+                result = results[i] if slot_of is None else results[slot_of[i]]  # type: ignore[index]
+                is_error = isinstance(result, BaseException)
+                if is_error and not _raisable(result):
                     result = _slot_error(result, i)
-            entry.state = DONE
-            queue.finish(entry)
+            if entry.state != DONE:  # (a second pass, after a failure, skips what the first settled)
+                entry.state = DONE
+                key = entry.key
+                if key is not None:  # the queue's finish(), inlined (hot path): a running entry owns its key
+                    try:  # noqa: SIM105 (contextlib.suppress costs a context manager per request)
+                        del by_key[key]
+                    except KeyError:
+                        pass
             answered += entry.count
-            is_error = isinstance(result, BaseException)
-            first = entry.fut
-            waiters = entry.more if first is None else ((first, entry.arrival),) if entry.more is None \
-                else entry.waiters()
-            for fut, arrived in waiters or ():
-                if fut.done():
-                    continue
-                if is_error:
-                    fut.set_exception(result if results is not None else _fresh(result))
-                    failed += 1
-                else:
-                    fut.set_result(result)
-                    completed += 1
-                if results is not None:
-                    latencies.append(now - arrived)
+            # the first caller inline, then the others (no tuple per request: this runs for every request)
+            fut, arrived, more, k = entry.fut, entry.arrival, entry.more, 0
+            while True:
+                if fut is not None and not fut.done():
+                    if is_error:
+                        fut.set_exception(result if record else _fresh(result))
+                        failed += 1
+                    else:
+                        fut.set_result(result)
+                        completed += 1
+                    if record:
+                        latencies.append(now - arrived)
+                if more is None or k == len(more):
+                    break
+                fut, arrived = more[k]
+                k += 1
         self._stats.completed += completed
         self._stats.failed += failed
         return answered

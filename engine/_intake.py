@@ -25,6 +25,7 @@ from .stats import StatsCollector
 __all__: list[str] = []  # internal module
 
 logger = logging.getLogger("batchsieve")
+_get_running_loop = asyncio.get_running_loop
 
 Prepared = tuple[str, str, Hashable, Hashable]  # (text, normalised text, fields, exact key or None)
 # The scope in a key is its typed identity (freeze_scope): scopes 1, 1.0 and True never meet.
@@ -130,7 +131,7 @@ class Intake:
         """Enqueue one checked request (or join the live entry with its key); return the entry and the
         caller's future."""
         dispatcher = self._dispatcher
-        loop = asyncio.get_running_loop()
+        loop = _get_running_loop()
         if loop is not dispatcher.loop or dispatcher.task is None:
             self._bind_loop(loop)  # before anything changes: a processor serves one loop at a time
         now = loop.time()

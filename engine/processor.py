@@ -33,6 +33,8 @@ from .stats import BatchStats, StatsCollector
 
 __all__ = ["BatchProcessor", "StreamResult"]
 
+_in_handler_of = IN_HANDLER_OF.get  # bound once: the re-entrancy check runs on every call
+
 
 @dataclass(frozen=True, slots=True)
 class StreamResult:
@@ -65,8 +67,8 @@ class BatchProcessor:
     >>> await batch.process({"query": "What's the weather?"})                 # doctest: +SKIP
     """
 
-    __slots__ = ("_closing", "_config", "_dispatcher", "_intake", "_policy", "_queue", "_runner", "_stats",
-                 "_strategy")  # an unknown attribute (batch.max_batch = 3) is refused, not silently kept
+    __slots__ = ("_closing", "_config", "_dispatcher", "_handler", "_intake", "_policy", "_queue", "_runner",
+                 "_stats", "_strategy")  # an unknown attribute (batch.max_batch = 3) is refused, not silently kept
 
     def __init__(self, handler: Handler | None = None, *, strategy: DedupStrategy | None = None,
                  policy: DispatchPolicy | None = None, **options: Any) -> None:
@@ -97,6 +99,7 @@ class BatchProcessor:
         self._intake = Intake(self._config, self._queue, self._stats, policy, self._dispatcher, self._runner,
                               notify_policy=notify_policy)
         self._closing = False
+        self._handler: Handler | None = None  # the runner's, mirrored for the hot path's "no handler" check
         if handler is not None:
             self.handler = handler
 
@@ -115,7 +118,7 @@ class BatchProcessor:
     @handler.setter
     def handler(self, func: Handler) -> None:
         func = check_handler(func)
-        self._runner.handler = func
+        self._runner.handler = self._handler = func
         self._runner.handler_is_async = is_async_callable(func)
 
     @property
@@ -190,11 +193,11 @@ class BatchProcessor:
         request gets a handler slot of its own. For a list, ``return_exceptions=True`` puts each failed
         request's exception in its place instead of raising the first one.
         """
-        if (self._closing or self._runner.handler is None or priority.__class__ is not int
+        if (self._closing or self._handler is None or priority.__class__ is not int
                 or dedup.__class__ is not bool or timeout is not None or scope is not None):
-            priority, timeout = check_call(self._closing, self._runner.handler is not None, priority, timeout,
+            priority, timeout = check_call(self._closing, self._handler is not None, priority, timeout,
                                            scope, dedup)
-        if IN_HANDLER_OF.get() is self._runner:
+        if _in_handler_of() is self._runner:
             raise ReentrantCallError("the handler called process() on its own processor: the call would wait "
                                      "for the batch that is making it; use another processor")
         if request.__class__ is list:
@@ -235,7 +238,7 @@ class BatchProcessor:
         the whole stream: requests still open then are yielded with a :class:`BatchTimeoutError`.
         Leaving the loop early releases the requests not yet answered.
         """
-        priority, timeout = check_call(self._closing, self._runner.handler is not None, priority, timeout, scope,
+        priority, timeout = check_call(self._closing, self._handler is not None, priority, timeout, scope,
                                        dedup)
         if IN_HANDLER_OF.get() is self._runner:
             raise ReentrantCallError("the handler called process_streaming() on its own processor")

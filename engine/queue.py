@@ -64,22 +64,26 @@ class RequestQueue:
             self.window_start = entry.arrival
         self.size += 1
         self.waiting += 1
-        arrivals = self._arrivals
-        arrivals.append(entry)
+        self._arrivals.append(entry)
         if entry.key is not None:
             self.by_key[entry.key] = entry
-        limit = 2 * self.size + _SLACK
-        if len(arrivals) > limit:
-            self._arrivals = deque(e for e in arrivals if e.state == QUEUED)
         if self.priorities:
-            heap = self._heap
-            heapq.heappush(heap, (-entry.priority, entry.seq, entry))
-            if len(heap) > limit:
-                self._compact_priorities()
+            heapq.heappush(self._heap, (-entry.priority, entry.seq, entry))
 
-    def _compact_priorities(self) -> None:
-        self._heap = [t for t in self._heap if t[2].state == QUEUED and -t[0] == t[2].priority]
-        heapq.heapify(self._heap)
+    def _compact(self) -> None:
+        """Rebuild each lazy-deletion structure that holds more than twice the live entries plus the slack.
+
+        Called where records go stale (a take, a drop, a raised priority, a superseded deadline), never on
+        the push path; a push adds one live record, so staleness only grows at those points."""
+        limit = 2 * self.size + _SLACK
+        if len(self._arrivals) > limit:
+            self._arrivals = deque(e for e in self._arrivals if e.state == QUEUED)
+        if len(self._heap) > limit:
+            self._heap = [t for t in self._heap if t[2].state == QUEUED and -t[0] == t[2].priority]
+            heapq.heapify(self._heap)
+        if len(self._deadlines) > limit:
+            self._deadlines = [t for t in self._deadlines if t[2].state == QUEUED and t[2].deadline == t[0]]
+            heapq.heapify(self._deadlines)
 
     def finish(self, entry: Entry) -> None:
         """``entry``'s batch is over (answered or failed): later identical requests start a new entry."""
@@ -93,18 +97,15 @@ class RequestQueue:
             entry.priority = priority
             if self.priorities:
                 heapq.heappush(self._heap, (-priority, entry.seq, entry))
-                if len(self._heap) > 2 * self.size + _SLACK:
-                    self._compact_priorities()
+                self._compact()
 
     def add_deadline(self, entry: Entry, deadline: float) -> None:
         """A caller of ``entry`` gives up at ``deadline`` (loop time)."""
         if deadline < entry.deadline:
+            if entry.deadline != math.inf:
+                self._compact()  # the earlier deadline's record goes stale
             entry.deadline = deadline
-            heap = self._deadlines
-            heapq.heappush(heap, (deadline, entry.seq, entry))
-            if len(heap) > 2 * self.size + _SLACK:
-                self._deadlines = [t for t in heap if t[2].state == QUEUED and t[2].deadline == t[0]]
-                heapq.heapify(self._deadlines)
+            heapq.heappush(self._deadlines, (deadline, entry.seq, entry))
 
     def earliest_deadline(self) -> float:
         """The earliest caller deadline among queued entries (``inf`` when none)."""
@@ -132,7 +133,8 @@ class RequestQueue:
         self.size -= 1
         if entry.key is not None and self.by_key.get(entry.key) is entry:
             del self.by_key[entry.key]
-        self._reset_if_empty()
+        if not self._reset_if_empty():
+            self._compact()
 
     def _reset_if_empty(self) -> bool:
         """With nothing queued, close the window and drop every stale lazy-deletion tuple; say if so."""
@@ -183,4 +185,5 @@ class RequestQueue:
         if not self._reset_if_empty() and batch:
             # Leftovers open a new window now (their max_wait bound still counts from their arrival).
             self.window_start = now
+            self._compact()
         return batch
