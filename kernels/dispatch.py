@@ -97,6 +97,20 @@ def _use_triton(device: torch.device, backend: Backend) -> bool:
     return True
 
 
+def _check_inputs(E: object, threshold: object, scope_ids: VectorLike | None, allowed: VectorLike | None,
+                  expected_dim: int | None, backend: object
+                  ) -> tuple[torch.Tensor, float, torch.Tensor | None, torch.Tensor | None]:
+    """The checks every entry makes: embeddings, threshold, backend, and the optional per-request vectors
+    (``allowed`` moved to E's device)."""
+    E = _check_embeddings(E, expected_dim)
+    t = _check_threshold(threshold)
+    _check_backend(backend)
+    n = E.shape[0]
+    scope_t = None if scope_ids is None else _as_vector("scope_ids", scope_ids, n, "int")
+    allowed_t = None if allowed is None else _as_vector("allowed", allowed, n, "bool").to(E.device)
+    return E, t, scope_t, allowed_t
+
+
 def _check_order(order: VectorLike, n: int) -> torch.Tensor:
     o = _as_vector("order", order, n, "int").long()
     # one sort; on a CUDA tensor this is the only host sync of the dispatch
@@ -143,13 +157,9 @@ def assign_representatives(
             [-1, 1]; a vector of the wrong length; ``order`` not a permutation.
         RuntimeError: ``backend="triton"`` on a non-CUDA tensor without ``TRITON_INTERPRET=1``.
     """
-    E = _check_embeddings(E, expected_dim)
-    t = _check_threshold(threshold)
-    _check_backend(backend)
+    E, t, scope_t, allowed_t = _check_inputs(E, threshold, scope_ids, allowed, expected_dim, backend)
     n = E.shape[0]
     dev = E.device
-    scope_t = None if scope_ids is None else _as_vector("scope_ids", scope_ids, n, "int")
-    allowed_t = None if allowed is None else _as_vector("allowed", allowed, n, "bool").to(dev)
     order_t = None if order is None else _check_order(order, n)
     if n == 0:
         return torch.empty((0,), dtype=torch.int32, device=dev)
@@ -189,13 +199,9 @@ def similarity_graph(
     the Triton similarity kernel computes it bit-packed and it is unpacked on the device; elsewhere the
     torch reference. Validation as in :func:`assign_representatives`.
     """
-    E = _check_embeddings(E, None)
-    t = _check_threshold(threshold)
-    _check_backend(backend)
+    E, t, scope_t, allowed_t = _check_inputs(E, threshold, scope_ids, allowed, None, backend)
     n = E.shape[0]
     dev = E.device
-    scope_t = None if scope_ids is None else _as_vector("scope_ids", scope_ids, n, "int")
-    allowed_t = None if allowed is None else _as_vector("allowed", allowed, n, "bool").to(dev)
     if n == 0:
         return torch.zeros((0, 0), dtype=torch.bool, device=dev)
     if not _use_triton(dev, backend):
