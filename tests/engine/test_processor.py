@@ -159,41 +159,70 @@ async def test_custom_normalisation_and_text_fn():
     handler = Recorder()
     batch = BatchProcessor(handler, window_ms=1, normalize=str, text_fn=lambda r: r["q"])
     results = await batch.process([{"q": "Hi", "query": "x"}, {"q": "hi", "query": "x"}, {"q": "Hi", "query": "x"}])
-    assert len(handler.items) == 2  # case now matters; the third is an exact duplicate of the first
+    # case now matters; the third is an exact duplicate of the first
+    assert handler.batches == [[{"q": "Hi", "query": "x"}, {"q": "hi", "query": "x"}]]
     assert results == ["X", "X", "X"]
+    assert batch.get_stats().merges == {"exact_queued": 1}
     await batch.close()
 
 
+class SlotTokens:
+    """A handler answering each request it receives with a token of its own (``slot0``, ``slot1``, ...): callers
+    that get the same token shared one handler slot."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+
+    async def __call__(self, requests: list) -> list:
+        start = len(self.items)
+        self.items.extend(requests)
+        return [f"slot{start + k}" for k in range(len(requests))]
+
+
+def _sharing(results: list) -> list[list[int]]:
+    """Which callers (by position) got the same answer, as groups of two or more."""
+    groups: dict = {}
+    for i, r in enumerate(results):
+        groups.setdefault(r, []).append(i)
+    return sorted(g for g in groups.values() if len(g) > 1)
+
+
 async def test_differing_fields_scopes_and_dedup_false_never_merge():
-    handler = Recorder()
+    handler = SlotTokens()
     async with BatchProcessor(handler, window_ms=1) as batch:
-        await asyncio.gather(
-            batch.process({"query": "hi", "model": "a"}),
-            batch.process({"query": "hi", "model": "b"}),
-            batch.process({"query": "hi", "n": 1}),
-            batch.process({"query": "hi", "n": 1.0}),  # 1 and 1.0 are different field values here
-            batch.process({"query": "hi", "n": True}),
-            batch.process("hi", scope="alice"),
-            batch.process("hi", scope="bob"),
-            batch.process("hi", scope="alice"),  # merges with alice's
-            batch.process("hi", dedup=False),
-            batch.process("hi", dedup=False),
-            batch.process({"query": "hi", "tags": ["x"]}),
-            batch.process({"query": "hi", "tags": ["x"]}),  # equal list fields merge
+        results = await asyncio.gather(
+            batch.process({"query": "hi", "model": "a"}),  # 0
+            batch.process({"query": "hi", "model": "b"}),  # 1
+            batch.process({"query": "hi", "n": 1}),  # 2
+            batch.process({"query": "hi", "n": 1.0}),  # 3: 1 and 1.0 are different field values here
+            batch.process({"query": "hi", "n": True}),  # 4
+            batch.process("hi", scope="alice"),  # 5
+            batch.process("hi", scope="bob"),  # 6
+            batch.process("hi", scope="alice"),  # 7: merges with 5
+            batch.process("hi", dedup=False),  # 8
+            batch.process("hi", dedup=False),  # 9
+            batch.process({"query": "hi", "tags": ["x"]}),  # 10
+            batch.process({"query": "hi", "tags": ["x"]}),  # 11: equal list fields merge with 10
         )
-    assert len(handler.items) == 10
+    assert _sharing(results) == [[5, 7], [10, 11]]
+    assert len(set(results)) == 10 and len(handler.items) == 10
+    assert handler.items[:5] == [{"query": "hi", "model": "a"}, {"query": "hi", "model": "b"}, {"query": "hi", "n": 1},
+                                 {"query": "hi", "n": 1.0}, {"query": "hi", "n": True}]
+    assert [type(r["n"]) for r in handler.items[2:5]] == [int, float, bool]
 
 
 async def test_unhashable_field_makes_request_unmergeable():
-    handler = Recorder()
+    handler = SlotTokens()
 
     class Opaque:
         __hash__ = None
 
     async with BatchProcessor(handler, window_ms=1) as batch:
         obj = Opaque()
-        await asyncio.gather(batch.process({"query": "hi", "o": obj}), batch.process({"query": "hi", "o": obj}))
-    assert len(handler.items) == 2
+        results = await asyncio.gather(batch.process({"query": "hi", "o": obj}),
+                                       batch.process({"query": "hi", "o": obj}))
+    assert results == ["slot0", "slot1"]
+    assert handler.items == [{"query": "hi", "o": obj}, {"query": "hi", "o": obj}]
 
 
 @pytest.mark.parametrize(("request_", "message"), [
@@ -249,20 +278,20 @@ async def test_sync_handler_runs_in_a_worker_thread_without_blocking_the_loop():
     def handler(requests):
         seen_threads.append(threading.get_ident())
         started.set()
-        assert release.wait(5)
+        release.wait(5)
         return [r.upper() for r in requests]
 
     batch = BatchProcessor(handler, window_ms=0)
     task = asyncio.ensure_future(batch.process("x"))
     assert await asyncio.to_thread(started.wait, 5)  # the handler now blocks its worker thread
-    ticks = 0  # ...and the loop keeps turning meanwhile
-    for _ in range(3):
-        await asyncio.sleep(0)
-        ticks += 1
+    # ...and the loop keeps serving meanwhile: a new request is accepted and queued behind the running call
+    second = asyncio.ensure_future(batch.process("y"))
+    await _settle()
+    assert batch.get_stats().queue_depth == 1 and not release.is_set()
     release.set()
     assert await task == "X"
-    assert ticks == 3
-    assert seen_threads and seen_threads[0] != threading.get_ident()
+    assert await second == "Y"
+    assert len(seen_threads) == 2 and threading.get_ident() not in seen_threads
     await batch.close()
 
 
@@ -340,23 +369,30 @@ async def test_priorities_dispatch_higher_first_and_fifo_within_a_priority():
 
 @pytest.mark.looptime
 async def test_low_priority_is_not_starved_past_max_wait():
+    """A low-priority request queued behind a steady stream of high-priority ones still goes once it has
+    waited max_wait (100 ms here), at the first free slot: without the overdue rule it would go last."""
     loop = asyncio.get_running_loop()
-    handler = Recorder(delay=0.030)
+    handler = Recorder(delay=0.030)  # one batch of one at a time, 30 ms each: batches start at 0, 30, 60, ...
     batch = BatchProcessor(handler, window_ms=0, max_size=1, max_wait_ms=100, enable_priorities=True)
     t0 = loop.time()
+    blocker = asyncio.ensure_future(batch.process("blocker", priority=10))
+    await _settle()  # the blocker's batch is running: everything below queues behind it
     low = asyncio.ensure_future(batch.process("low", priority=0))
-    arrivals = []
+    highs = []
 
-    async def flood():  # a steady stream of high-priority work, one every 10 ms
+    async def flood():  # a high-priority request at 5, 15, 25, ... ms: always one waiting, more than are served
+        await asyncio.sleep(0.005)
         for i in range(40):
-            arrivals.append(asyncio.ensure_future(batch.process(f"high{i}", priority=10)))
+            highs.append(asyncio.ensure_future(batch.process(f"high{i}", priority=10)))
             await asyncio.sleep(0.010)
 
-    await asyncio.gather(flood(), low)
-    low_started = handler.times[handler.items.index("low")] - t0
-    # first the batch already running, then at most one more before the overdue request goes
-    assert low_started <= 0.100 + 0.030 + 1e-3
-    await asyncio.gather(*arrivals)
+    await asyncio.gather(flood(), low, blocker)
+    await asyncio.gather(*highs)
+    # at 30, 60 and 90 ms the waiting high-priority requests win; at 120 ms "low" has waited more than max_wait
+    # (100 ms) and goes first, although high-priority ones are waiting (high3 to high11 had arrived)
+    assert handler.items[:6] == ["blocker", "high0", "high1", "high2", "low", "high3"]
+    assert handler.times[4] - t0 == pytest.approx(0.120, abs=1e-6)
+    assert len(handler.items) == 42
     await batch.close()
 
 
@@ -576,19 +612,94 @@ async def test_streaming_yields_each_result_with_its_index_as_it_completes():
 
 
 @pytest.mark.looptime
-async def test_streaming_timeout_and_early_exit_release_the_rest():
+async def test_streaming_timeout_yields_a_timeout_for_each_open_request():
     gate = asyncio.Event()
     handler = Recorder(gate=gate)
     batch = BatchProcessor(handler, window_ms=1, max_size=1, max_wait_ms=10)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
     items = [item async for item in batch.process_streaming(["a", "b"], timeout=0.5)]
+    assert loop.time() - t0 == pytest.approx(0.5, abs=1e-6)
+    assert [i.index for i in items] == [0, 1]
     assert [type(i.error) for i in items] == [RequestTimeoutError, RequestTimeoutError]
+    assert str(items[1].error) == "request 1 not answered within timeout=0.5s"
     gate.set()
-    stream = batch.process_streaming(["c", "d", "e"])
-    first = await stream.__anext__()
-    assert first.ok
-    await stream.aclose()
     await batch.close()
-    assert batch.get_stats().queue_depth == 0
+    assert handler.batches == [["a"]]  # "b" was still queued: released, never handed to the handler
+    stats = batch.get_stats()
+    assert (stats.timeouts, stats.cancelled_requests, stats.completed_requests) == (2, 2, 0)
+
+
+class _GatedAfterFirst:
+    """Answers its first call at once; every later call waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.batches: list[list] = []
+
+    async def __call__(self, requests: list) -> list:
+        self.batches.append(list(requests))
+        if len(self.batches) > 1:
+            await self.gate.wait()
+        return [r.upper() for r in requests]
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("how", ["aclose", "break"])
+async def test_leaving_a_stream_early_releases_the_requests_not_yet_answered(how):
+    """After the first result the loop is left: "d" is in its handler call and "e" still queued. Both are
+    released: "e" never reaches the handler, and nobody receives "d"'s answer."""
+    import contextlib
+
+    handler = _GatedAfterFirst()
+    batch = BatchProcessor(handler, window_ms=1, max_size=1)
+    stream = batch.process_streaming(["c", "d", "e"])
+    if how == "aclose":
+        first = await stream.__anext__()
+        await _settle()  # "d" is dispatched and waits in the handler
+        await stream.aclose()
+    else:
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                first = item
+                await _settle()
+                break
+    assert (first.index, first.value) == (0, "C")
+    assert handler.batches == [["c"], ["d"]]
+    stats = batch.get_stats()
+    assert stats.cancelled_requests == 2
+    assert stats.queue_depth == 0
+    handler.gate.set()
+    await batch.close()
+    assert handler.batches == [["c"], ["d"]]  # "e" was dropped, not dispatched later
+    stats = batch.get_stats()
+    assert (stats.completed_requests, stats.cancelled_requests, stats.total_batches) == (1, 2, 2)
+
+
+@pytest.mark.looptime
+async def test_a_failed_list_item_releases_the_rest():
+    """``process(list)`` raises the first failure; the other items are released at once: the one in a handler
+    call is abandoned, the queued one is dropped and never reaches the handler."""
+    gate = asyncio.Event()
+    batches: list[list] = []
+
+    async def handler(requests):
+        batches.append(list(requests))
+        if requests != ["bad"]:
+            await gate.wait()
+        return [KeyError(r) if r == "bad" else r.upper() for r in requests]
+
+    batch = BatchProcessor(handler, window_ms=1, max_size=1, max_concurrent_batches=2)
+    with pytest.raises(KeyError, match="bad"):
+        await batch.process(["bad", "slow", "queued"])
+    assert batches == [["bad"], ["slow"]]
+    stats = batch.get_stats()
+    assert (stats.cancelled_requests, stats.failed_requests, stats.queue_depth) == (2, 1, 0)
+    gate.set()
+    await batch.close()
+    assert batches == [["bad"], ["slow"]]
+    stats = batch.get_stats()
+    assert (stats.completed_requests, stats.failed_requests, stats.cancelled_requests) == (0, 1, 2)
 
 
 # ---------------------------------------------------------------- stats
