@@ -30,10 +30,22 @@ def _policy(**kw: object) -> AdaptiveWindowPolicy:
     return AdaptiveWindowPolicy(**args)
 
 
-def _ideal_window(rate: float, a: float = A, b: float = B, budget: float = 0.9 * TARGET) -> float:
-    """The window the decision rule should settle on, from the true handler and arrival rate."""
-    w = longest_wait(budget, 0.0, 1.0, rate, a, b, MAX_SIZE)
-    return min(max(w, 0.02), 0.2)
+def _ideal_window(rate: float, a: float = A, b: float = B, budget: float = 0.9 * TARGET,
+                  lo: float = 0.02, hi: float = 0.2) -> float:
+    """The window the decision rule should settle on, from the true handler and arrival rate, found here by
+    bisection on the rule's definition (not with the policy's own closed form): the longest wait ``d`` for a
+    request that opens an empty queue such that ``d + a + b * min(M, 1 + rate * d) <= budget`` (the budget
+    is the target less the 10 % headroom), clipped to ``[min_window, max_window]``."""
+    def late(d: float) -> bool:
+        return d + a + b * min(MAX_SIZE, 1 + rate * d) > budget
+
+    if late(0.0):
+        return lo
+    left, right = 0.0, 10.0
+    for _ in range(200):
+        mid = (left + right) / 2
+        left, right = (left, mid) if late(mid) else (mid, right)
+    return min(max(left, lo), hi)
 
 
 def _window_at(result, t: float) -> float:
@@ -93,15 +105,19 @@ def test_protocol_and_snapshot_are_json_able() -> None:
     policy = _policy()
     assert isinstance(policy, DispatchPolicy)
     arr = poisson_arrivals(300.0, 2.0, random.Random(6))
-    simulate(policy, arr, LinearHandler(A, B, noise=0.1, seed=6), max_size=MAX_SIZE, max_wait_s=0.2)
+    res = simulate(policy, arr, LinearHandler(A, B, noise=0.1, seed=6), max_size=MAX_SIZE, max_wait_s=0.2)
     snap = policy.snapshot()
-    json.dumps(snap)
-    for key in ("window_ms", "arrival_rate_per_s", "service_model", "predicted_service_ms", "feasible",
-                "decisions", "dispatches"):
-        assert key in snap
-    assert snap["feasible"] is True
+    assert json.loads(json.dumps(snap)) == snap
+    assert snap["policy"] == "adaptive" and snap["feasible"] is True
     assert snap["window_ms"] == pytest.approx(policy.window_s * 1e3)
-    assert sum(snap["dispatches"].values()) == snap["batches"]
+    assert snap["target_latency_ms"] == pytest.approx(50.0)
+    assert (snap["min_window_ms"], snap["max_window_ms"]) == (pytest.approx(20.0), pytest.approx(200.0))
+    assert snap["arrival_rate_per_s"] == pytest.approx(300.0, rel=0.3)
+    model = snap["service_model"]
+    assert model["intercept_ms"] + model["per_request_ms"] == pytest.approx((A + B) * 1e3, rel=0.1)
+    assert model["observations"] == snap["batches"] == len(res.batches)
+    assert snap["dispatches"] == dict(res.reasons)
+    assert sum(snap["decisions"].values()) >= snap["batches"]
 
 
 def test_max_window_is_capped_by_max_wait() -> None:
@@ -208,8 +224,6 @@ def test_no_oscillation_at_a_steady_load(rate: float) -> None:
     changes = int(np.sum(np.diff(w) != 0))
     assert (w.max() - w.min()) / w.mean() < 0.2
     assert changes <= 0.08 * len(w)
-    reversals = np.sum(np.diff(np.sign(np.diff(w[np.r_[True, np.diff(w) != 0]]))) != 0)
-    assert reversals <= max(3, changes)  # trivially bounded; the band above is the real check
     assert np.percentile(res.latencies[res.arrivals > 5.0], 95) <= TARGET
 
 
@@ -260,9 +274,13 @@ def test_adaptive_meets_the_target_where_a_fixed_window_does(pattern: str) -> No
                          max_size=MAX_SIZE, max_wait_s=0.2).summary()
             if s["p95"] <= TARGET * 1e3:
                 meeting.append(s["throughput"])
-        if meeting:
-            assert ad["p95"] <= 1.15 * TARGET * 1e3, (rate, ad)
-            assert ad["throughput"] >= 0.9 * max(meeting), (rate, ad)
+        # which loads some fixed window can serve within the target (RESULTS.md: Poisson up to 500 req/s,
+        # bursty up to 200 req/s): stated, so that a load no window meets is not silently skipped
+        assert bool(meeting) == (pattern == "poisson" or rate <= 200.0), (pattern, rate)
+        if not meeting:
+            continue
+        assert ad["p95"] <= 1.15 * TARGET * 1e3, (rate, ad)
+        assert ad["throughput"] >= 0.9 * max(meeting), (rate, ad)
 
 
 def test_feedback_makes_room_for_queueing_behind_slow_batches() -> None:
