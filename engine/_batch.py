@@ -72,14 +72,16 @@ class BatchRunner:
         """A new event loop took over: the handler slots belong to it."""
         self._slots = asyncio.Semaphore(self.config.max_concurrent_batches)
 
-    async def run(self, entries: list[Entry], reason: str, dispatched_at: float) -> None:
-        """Run one batch through its stages; every caller of ``entries`` is answered, whatever happens."""
+    async def run(self, entries: list[Entry], reason: str, dispatched_at: float, left_before: int) -> None:
+        """Run one batch through its stages; every caller of ``entries`` is answered, whatever happens.
+
+        ``left_before`` is the count of callers who had left (``stats.cancelled``: callers leave only through
+        ``Intake.release``, which counts them) when the batch was taken from the queue."""
         loop = asyncio.get_running_loop()
         unique = entries
         handler_s = dedup_s = 0.0
         failed = False
         answered = 0
-        left_before = self._stats.cancelled  # callers leave only through Intake.release, which counts them
         try:
             assignment = await self._assign(entries)
             unique, slot_of = self._representatives(entries, assignment)
@@ -91,10 +93,8 @@ class BatchRunner:
                     unique, slot_of = self._drop_abandoned(entries, unique, slot_of)
                 t0 = loop.time()  # the loop's clock, as every time the dispatch policy sees
                 try:
-                    if unique:
-                        results = await self._call(unique, running)
-                    else:  # every caller left while the batch waited for its slot
-                        results, slot_of = [], None
+                    # an empty call: every caller left while the batch waited for its slot
+                    results = await self._call(unique, running) if unique else []
                 finally:
                     handler_s = loop.time() - t0
             finally:
@@ -105,7 +105,7 @@ class BatchRunner:
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
-            if isinstance(exc, Exception):
+            if isinstance(exc, Exception) or _raised_by_handler(exc):
                 self._stats.errors += 1
                 if isinstance(exc, BatchTimeoutError):
                     self._stats.timeouts += 1
@@ -189,7 +189,10 @@ class BatchRunner:
 
     def _drop_abandoned(self, entries: list[Entry], unique: list[Entry], slot_of: list[int] | None
                         ) -> tuple[list[Entry], list[int] | None]:
-        """Drop the handler slots nobody waits for any more (every caller of every entry they answer left)."""
+        """Drop the handler slots nobody waits for any more (every caller of every entry they answer left).
+
+        A dropped entry is settled at once and gives up its exact key, so a later identical request starts
+        a new entry instead of joining a call that will not answer it; its slot becomes -1."""
         if slot_of is None:
             if all(e.count for e in entries):
                 return unique, None
@@ -206,8 +209,13 @@ class BatchRunner:
             if keep:
                 new_slot[s] = len(kept)
                 kept.append(unique[s])
+        slot_of = [new_slot[s] for s in slot_of]
+        for i, entry in enumerate(entries):
+            if slot_of[i] < 0:
+                entry.state = DONE
+                self._queue.finish(entry)
         self._stats.dropped_before_call += len(unique) - len(kept)
-        return kept, [new_slot[s] for s in slot_of]
+        return kept, slot_of
 
     async def _call(self, unique: list[Entry], running: list[Any]) -> list[Any]:
         """The handler on the representatives' requests, within ``processing_timeout``; its results checked.
@@ -272,7 +280,13 @@ class BatchRunner:
         is_error = True
         for i, entry in enumerate(entries):
             if record:
-                result = results[i] if slot_of is None else results[slot_of[i]]  # type: ignore[index]
+                if slot_of is None:
+                    result = results[i]  # type: ignore[index]
+                else:
+                    slot = slot_of[i]
+                    if slot < 0:
+                        continue  # dropped before the call: settled then, and nobody waits for it
+                    result = results[slot]  # type: ignore[index]
                 is_error = isinstance(result, BaseException)
                 if is_error and not _raisable(result):
                     result = _slot_error(result, i)

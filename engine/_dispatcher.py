@@ -118,7 +118,8 @@ class Dispatcher:
                 if not entries:
                     continue
                 self._stats.reasons[reason] += 1
-                task = loop.create_task(self._runner.run(entries, reason, now), name="batchsieve-batch")
+                task = loop.create_task(self._runner.run(entries, reason, now, self._stats.cancelled),
+                                        name="batchsieve-batch")
                 self.batches.add(task)
         finally:
             self.task = None

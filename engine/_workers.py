@@ -7,9 +7,10 @@ small pool of **daemon** threads (never waited for at interpreter exit), and the
 call it stopped waiting for is still running (:attr:`WorkerPool.stuck`), so the engine can keep the
 call's handler slot until it really returns and report it in stats.
 
-A ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit`` raised by user
-code in the thread) never reaches the event loop as such: it comes back as :class:`ThreadAbort`, an
-``Exception`` that carries it, so it fails the call instead of stopping the loop.
+What asyncio cannot carry from a thread into the loop comes back as :class:`ThreadAbort`, an ``Exception``
+that holds it: a ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``
+raised by user code in the thread), which would stop the loop, and ``StopIteration``, which asyncio refuses
+to set on a future (the waiter would never be woken). Either fails the call instead.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__: list[str] = []  # internal module
 
 
 class ThreadAbort(Exception):
-    """A worker-thread call ended with a non-``Exception`` ``BaseException`` (kept as ``original``)."""
+    """A worker-thread call raised something asyncio cannot carry into the loop (kept as ``original``)."""
 
     def __init__(self, original: BaseException) -> None:
         super().__init__(f"{type(original).__name__} raised in a worker thread")
@@ -98,6 +99,8 @@ class WorkerPool(concurrent.futures.Executor):
             if fut.set_running_or_notify_cancel():
                 try:
                     fut.set_result(fn(*args))
+                except StopIteration as exc:  # asyncio refuses it on a future: the waiter would hang
+                    fut.set_exception(ThreadAbort(exc))
                 except Exception as exc:
                     fut.set_exception(exc)
                 except BaseException as exc:  # KeyboardInterrupt/SystemExit from user code: fail the call only

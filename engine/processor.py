@@ -321,6 +321,7 @@ class BatchProcessor:
             window_ms=self._policy.window_s * 1e3,
             policy=self._policy.snapshot(),
             dedup=self._strategy.stats(),
+            gpu=(t() if callable(t := getattr(getattr(self._strategy, "_encoder", None), "telemetry", None)) else None),
         )
 
     async def close(self, timeout: float | None = None) -> None:
@@ -381,9 +382,9 @@ class BatchProcessor:
             if not cm.expired():
                 raise
             self._stats.timeouts += 1
+            unanswered = sum(1 for _, fut in pairs if not fut.done() or fut.cancelled())
             raise RequestTimeoutError(
-                f"{len(requests) - len(results)} of {len(requests)} requests not answered within "
-                f"timeout={timeout}s") from None
+                f"{unanswered} of {len(requests)} requests not answered within timeout={timeout}s") from None
         finally:
             self._leave(pairs)
         return results

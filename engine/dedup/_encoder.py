@@ -60,8 +60,16 @@ class EncoderBacked:
         assign_representatives(result.embeddings, 0.98)
 
     def _encode(self, texts: list[str]) -> Any:
+        import torch
+
         t0 = time.perf_counter()
         result = self.encoder.encode(texts)
+        embeddings = getattr(result, "embeddings", None)
+        if not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 2 or embeddings.shape[0] != len(texts):
+            shape = tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__
+            raise ValueError(f"the encoder returned embeddings of shape {shape} for {len(texts)} texts")
+        if not bool(torch.isfinite(embeddings).all()):  # broken output: merge nothing on it
+            raise ValueError("the encoder returned NaN or infinite embeddings")
         seconds = getattr(result, "encode_seconds", None)
         seconds = time.perf_counter() - t0 if seconds is None else seconds
         with self._lock:

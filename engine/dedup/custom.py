@@ -8,6 +8,7 @@ whatever the function says; representatives come from :func:`batchsieve.kernels.
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,14 +51,15 @@ class CustomStrategy(DedupStrategy):
             scores = torch.as_tensor(self.function([item.request for item in items]), dtype=torch.float64)
             if scores.shape != (n, n):
                 raise ValueError(f"vectorised dedup_function returned shape {tuple(scores.shape)}, expected {(n, n)}")
-            adj = (scores >= threshold).tril(-1)
+            adj = ((scores >= threshold) & torch.isfinite(scores)).tril(-1)  # NaN and +-inf never merge
         else:
             for p in range(1, n):
                 if not items[p].mergeable:
                     continue
                 for q in range(p):
                     if items[q].mergeable and groups[q] == groups[p]:
-                        adj[p, q] = float(self.function(items[q].request, items[p].request)) >= threshold
+                        score = float(self.function(items[q].request, items[p].request))
+                        adj[p, q] = math.isfinite(score) and score >= threshold  # NaN and +-inf never merge
         allowed = torch.tensor([item.mergeable for item in items])
         g = torch.tensor(groups)
         adj &= allowed[:, None] & allowed[None, :] & (g[:, None] == g[None, :])

@@ -109,9 +109,6 @@ async def test_one_handler_call_at_a_time_by_default():
 # ---------------------------------------------------------------- abandoned work
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug since 6402ac4 (reported): BatchRunner.run counts departures from "
-                                       "its own first step, so a caller who left between the dispatch and that step "
-                                       "is missed and its empty slot is handed to the handler")
 @pytest.mark.looptime
 async def test_a_request_abandoned_after_dispatch_never_reaches_the_handler():
     """A full batch is dispatched at once; one of its callers leaves before the handler call starts (its
@@ -212,8 +209,6 @@ async def test_a_list_timeout_bounds_the_whole_list_and_the_shared_work_goes_on(
     assert calls == [["slow"]]  # the list's queued items were dropped, never handed to the handler
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (reported): the message counts the results not yet collected "
-                                       "in order, so an item answered after an unanswered one counts as unanswered")
 @pytest.mark.looptime
 async def test_a_list_timeout_message_counts_the_items_not_answered():
     slow = asyncio.Event()
