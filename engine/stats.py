@@ -50,6 +50,7 @@ class BatchStats:
     dispatch_reasons: dict[str, int] = field(default_factory=dict)  # full, window, max_wait, ...
     policy: dict[str, Any] = field(default_factory=dict)  # the window policy's own estimates
     dedup: dict[str, Any] = field(default_factory=dict)  # strategy details (encoder time, cache, ...)
+    gpu: dict[str, Any] | None = None  # the encoder's GPU, sampled through NVML (None without one)
 
 
 class StatsCollector:
@@ -80,7 +81,8 @@ class StatsCollector:
             self.first_arrival = time.perf_counter()
 
     def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int,
-                 window_ms: float, policy: dict[str, Any], dedup: dict[str, Any]) -> BatchStats:
+                 window_ms: float, policy: dict[str, Any], dedup: dict[str, Any],
+                 gpu: dict[str, Any] | None = None) -> BatchStats:
         answered = self.answered_by_batches
         saved = max(answered - self.handler_requests, 0)
         elapsed = (self.last_answer or 0.0) - (self.first_arrival or 0.0)
@@ -121,4 +123,5 @@ class StatsCollector:
             policy=policy,
             dedup=({**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure
                    else dedup),
+            gpu=gpu,
         )
