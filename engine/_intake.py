@@ -121,6 +121,8 @@ class Intake:
     def check_capacity(self, n: int) -> None:
         """Refuse ``n`` more waiting requests if they would pass ``max_queue_size``."""
         limit = self._config.max_queue_size
+        if n > limit:  # never acceptable, so not a "retry later" QueueFullError
+            raise ValueError(f"a call of {n} requests can never fit max_queue_size={limit}; split it")
         if self._queue.waiting + n > limit:
             raise QueueFullError(
                 f"queue full: {self._queue.waiting} requests pending, {n} more would exceed "

@@ -680,3 +680,11 @@ async def test_numpy_priorities_and_str_subclasses_are_accepted():
     assert len(seen) == 1 and len(seen[0]) == 1  # the subclass and the plain str are one question
     with pytest.raises(TypeError, match="priority must be an int"):
         await batch.process("x", priority=np.float64(1.0))
+
+
+async def test_a_list_larger_than_the_whole_queue_is_a_value_error_not_a_retry():
+    batch = exact(echo, window_ms=0, max_size=2, max_queue_size=3)
+    with pytest.raises(ValueError, match="a call of 4 requests can never fit max_queue_size=3"):
+        await batch.process(["a", "b", "c", "d"])
+    assert batch.get_stats().total_requests == 0
+    assert await batch.process(["a", "b", "c"]) == ["answer to a", "answer to b", "answer to c"]
