@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import threading
-import time
 
 import pytest
 import torch
@@ -25,10 +24,18 @@ from batchsieve.models import (
 )
 from sentence_transformers import SentenceTransformer
 
-from .encoder_texts import varied_texts
+from .encoder_texts import EDGE_TEXTS, varied_texts
 
-FP32_BOUND = 0.9999  # issue requirement, per text, fp32 vs sentence-transformers fp32
-BF16_BOUND = 0.999  # bf16 weights (fp32 pooling) vs sentence-transformers fp32; measured min 0.99984 here
+# The claims of README.md and benchmarks/RESULTS.md (encoder section), per text, against sentence-transformers
+# fp32 on the same folder: our fp32 path >= 0.9999998; our bf16 path (bf16 weights, fp32 pooling) >= 0.99988,
+# measured on QQP questions. The issue's own requirement for fp32 is the looser 0.9999, used for the model
+# folders and texts the claim was not measured on (another pooling, special-token look-alikes, scripts).
+FP32_CLAIM = 0.9999998
+BF16_CLAIM = 0.99988
+FP32_BOUND = 0.9999
+# No precision figure has been measured on a GPU yet (RESULTS.md): reduced precision there is held to the
+# issue's looser requirement for reduced precision until one is.
+CUDA_REDUCED_BOUND = 0.999
 
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -73,7 +80,7 @@ def test_fp32_bucketed_equals_sentence_transformers(enc32, texts, reference):
     assert res.embeddings.shape == (len(texts), 384) and res.embeddings.dtype == torch.float32
     assert torch.allclose(res.embeddings.norm(dim=1), torch.ones(len(texts)), atol=1e-5)
     cos = cosines(res.embeddings, reference)
-    assert float(cos.min()) >= FP32_BOUND, texts[int(cos.argmin())]
+    assert float(cos.min()) >= FP32_CLAIM, texts[int(cos.argmin())]
     # The texts really were bucketed: several batches, sorted by length, little padding.
     widths = [b.seq_len for b in res.batches]
     assert len(res.batches) > 1 and widths == sorted(widths)
@@ -89,7 +96,7 @@ def test_fp32_plain_path_equals_sentence_transformers(enc32, texts, reference):
     finally:
         enc32.bucketing = True
     cos = cosines(res.embeddings, reference)
-    assert float(cos.min()) >= FP32_BOUND, texts[int(cos.argmin())]
+    assert float(cos.min()) >= FP32_CLAIM, texts[int(cos.argmin())]
     widths = [b.seq_len for b in res.batches]
     assert widths != sorted(widths)  # input order, not length order
     padded, real = sum(b.padded_tokens for b in res.batches), sum(b.real_tokens for b in res.batches)
@@ -104,17 +111,30 @@ def test_padding_to_a_multiple_of_8_changes_shapes_not_results(enc32, texts, ref
     finally:
         enc32._pad_multiple = 1
     assert all(b.seq_len % 8 == 0 for b in res.batches)
-    assert float(cosines(res.embeddings, reference[:80]).min()) >= FP32_BOUND
+    assert float(cosines(res.embeddings, reference[:80]).min()) >= FP32_CLAIM
 
 
-def test_default_precision_follows_cpu_support_and_states_its_bound(enc, texts, reference):
+def test_default_precision_follows_cpu_support_and_meets_its_claim_on_questions(enc, texts, reference):
     assert enc.dtype == (torch.bfloat16 if cpu_bf16_native() else torch.float32)
     assert enc.device == torch.device("cpu")
     res = enc.encode(texts)
     assert res.embeddings.dtype == torch.float32  # fp32 pooling and output whatever the weights
     cos = cosines(res.embeddings, reference)
-    bound = BF16_BOUND if enc.dtype == torch.bfloat16 else FP32_BOUND
-    assert float(cos.min()) >= bound, texts[int(cos.argmin())]
+    questions = [i for i, t in enumerate(texts) if t not in EDGE_TEXTS]  # the QQP questions the claim is about
+    assert len(questions) == 250
+    claim = BF16_CLAIM if enc.dtype == torch.bfloat16 else FP32_CLAIM
+    worst = min(questions, key=lambda i: float(cos[i]))
+    assert float(cos[worst]) >= claim, texts[worst]
+
+
+@pytest.mark.xfail(strict=True, reason="README claims bf16 cosine >= 0.99988 per text; the edge text '?' gets "
+                                       "0.99985 on the development CPU (reported: the claim was measured on QQP "
+                                       "questions only)")
+def test_bf16_claim_holds_on_every_text(enc, texts, reference):
+    if enc.dtype != torch.bfloat16:
+        pytest.xfail("no native bf16 on this CPU: the default is fp32")
+    cos = cosines(enc.encode(texts).embeddings, reference)
+    assert float(cos.min()) >= BF16_CLAIM, texts[int(cos.argmin())]
 
 
 def test_tokenizer_matches_hugging_face_call_and_slow_path(enc32, texts):
@@ -142,13 +162,29 @@ def test_huge_texts_are_tokenised_from_a_prefix_with_the_same_result(enc32):
         "line\n" * 5_000,
         "ab " * 2_000 + "z" * 9_000,
     ]
-    got = enc32.tokenizer(huge)
+    tokenizer = enc32.tokenizer
+    backend = tokenizer._backend
+    seen: list[list[int]] = []
+
+    class Recording:  # the Rust backend, recording the length of each text it is handed
+        def encode_batch_fast(self, texts, **kw):
+            seen.append([len(t) for t in texts])
+            return backend.encode_batch_fast(texts, **kw)
+
+    tokenizer._backend = Recording()
+    try:
+        got = tokenizer(huge)
+    finally:
+        tokenizer._backend = backend
     assert got.ids == hf(huge, truncation=True, max_length=enc32.max_length)["input_ids"]
     full = hf(huge, truncation=False, verbose=False)["input_ids"]
     assert got.truncated == [len(f) > enc32.max_length for f in full] == [True, False, False, True, True]
-    start = time.perf_counter()
-    enc32.tokenizer(huge[:1] * 20)  # 22 MB of text
-    assert time.perf_counter() - start < 5.0  # untruncated, this is ~8 s on the development CPU
+    # The 1.1 MB text reached the backend only as a prefix of at most 32 characters per kept token (its
+    # speed, 22 MB of such text in well under the ~8 s a full tokenisation takes, is measured by
+    # benchmarks/timing_checks.py, not asserted here); the text whose prefix does not overflow went twice.
+    cut = 32 * enc32.max_length
+    assert seen[0][0] <= cut < len(huge[0])
+    assert seen[1:] == [[len(huge[1])]]
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -306,25 +342,27 @@ def test_encode_is_thread_safe(enc32, texts):
         assert float(cosines(results[i], expected[i]).min()) > 0.99999
 
 
-async def test_encode_async_keeps_the_event_loop_free(enc32, texts):
-    ticks = 0
-    done = asyncio.Event()
+async def test_encode_async_keeps_the_event_loop_free(enc32, texts, monkeypatch):
+    """The model runs on a worker thread: while it is held there, the loop goes on (it is the loop that
+    lets it go)."""
+    started, release = threading.Event(), threading.Event()
+    threads: list[int] = []
+    real = enc32._encode_checked
 
-    async def ticker():
-        nonlocal ticks
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            ticks += 1
+    def held(checked):
+        threads.append(threading.get_ident())
+        started.set()
+        assert release.wait(10), "the event loop never released the encoder: it was blocked"
+        return real(checked)
 
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)  # let the ticker start
-    before = ticks
-    res = await enc32.encode_async(texts)
-    during = ticks - before
-    done.set()
-    await task
+    monkeypatch.setattr(enc32, "_encode_checked", held)
+    task = asyncio.ensure_future(enc32.encode_async(texts))
+    assert await asyncio.to_thread(started.wait, 10)
+    assert not task.done()  # the encoder is held on its thread, and the loop runs this line
+    release.set()
+    res = await task
     assert res.embeddings.shape == (len(texts), 384)
-    assert during >= 3  # the loop kept running while the model worked on the worker thread
+    assert threads and threads[0] != threading.get_ident()
     with pytest.raises(TypeError, match=r"texts\[0\] is int"):
         await enc32.encode_async([1])
 
@@ -390,7 +428,7 @@ def test_cuda_reduced_precision_bound_padding_and_event_timing(texts, reference)
     assert all(b.seq_len % 8 == 0 for b in res.batches)
     assert all(b.seconds > 0 for b in res.batches) and res.encode_seconds > 0
     cos = cosines(res.embeddings, reference)
-    assert float(cos.min()) >= BF16_BOUND, texts[int(cos.argmin())]
+    assert float(cos.min()) >= CUDA_REDUCED_BOUND, texts[int(cos.argmin())]
 
 
 @cuda_only

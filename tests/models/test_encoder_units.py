@@ -269,14 +269,22 @@ def test_cpuinfo_flag_parsing():
 
 
 def test_cpu_bf16_detection_agrees_with_proc_cpuinfo():
+    """The answer (which asks PyTorch first) matches the CPU's own flags: x86 AVX512-BF16 or AMX-BF16, Arm BF16."""
+    import platform
+
     try:
         with open("/proc/cpuinfo") as fh:
             flags = _cpuinfo_flags(fh.read())
     except OSError:
-        flags = None
-    if flags is not None and ("avx512f" in flags or "avx2" in flags):
-        assert cpu_bf16_native() is bool(flags & {"avx512_bf16", "amx_bf16"})
-    assert isinstance(cpu_bf16_native(), bool)
+        pytest.skip("no /proc/cpuinfo on this system")
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        expected = bool(flags & {"avx512_bf16", "amx_bf16"})
+    elif machine in ("aarch64", "arm64"):
+        expected = "bf16" in flags
+    else:
+        pytest.skip(f"no bf16 rule for {machine}")
+    assert cpu_bf16_native() is expected
 
 
 def test_resolve_dtype_and_device_rules():

@@ -4,7 +4,6 @@ encoder flags, and property tests (identity, symmetry, never raises)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from batchsieve.verifier import CATEGORIES, MergeVerifier, TextFacts, Verdict
@@ -207,7 +206,9 @@ def test_rules_can_be_selected_and_lexicon_extended():
     assert domain.check("What is the fee?", "What is the toll?").ok
 
 
-def test_thread_safe_and_fast():
+def test_thread_safe():
+    """Four threads checking the same pairs get the single-threaded verdicts (its speed, ~50 us per short
+    pair, is measured by benchmarks/timing_checks.py, not asserted here)."""
     pairs = [(a, b) for a, b, *_ in VETOES] + REWORDINGS
     expected = [V.check(a, b) for a, b in pairs]
     errors: list[str] = []
@@ -223,14 +224,8 @@ def test_thread_safe_and_fast():
         t.start()
     for t in threads:
         t.join()
-    assert not errors
-    short = [("How do I reset my password?", "How can I reset my password?"), ("Show me my invoice", "Show me it")]
-    t0 = time.perf_counter()
-    for _ in range(500):
-        for a, b in short:
-            V.check(a, b)
-    per_pair = (time.perf_counter() - t0) / 1000
-    assert per_pair < 500e-6  # ~50 us measured; generous for loaded CI machines
+    assert errors == []
+    assert sum(not v.ok for v in expected) == len(VETOES)  # the pairs really are mixed verdicts
 
 
 def test_verdict_is_a_small_value():
@@ -248,7 +243,10 @@ def test_symmetric_and_never_raises(a, b, ua, tb):
     ba = V.check(b, a, b_unknown=ua, a_truncated=tb)
     assert ab.ok == ba.ok
     assert sorted(ab.categories) == sorted(ba.categories)
-    assert isinstance(V.explain(a, b, cosine=0.5, threshold=0.9), str)
+    explained = V.explain(a, b, cosine=0.5, threshold=0.9)
+    assert explained.startswith(f"a: {a!r}\nb: {b!r}\n")
+    identical = V.facts(a).norm == V.facts(b).norm
+    assert explained.endswith("MERGE: identical after normalisation (exact match)") == identical
 
 
 @settings(max_examples=300, deadline=None)
