@@ -27,14 +27,18 @@ def test_one_list_of_names():
     assert {name: cls.name for name, cls in STRATEGIES.items()} == {name: name for name in DEDUP_STRATEGIES}
 
 
-@pytest.mark.parametrize(("name", "cls"), [("exact", ExactStrategy), ("embedding", EmbeddingStrategy),
-                                           ("hybrid", HybridStrategy)])
-def test_factory_builds_each_strategy_with_the_configured_encoder(name, cls):
+@pytest.mark.parametrize(("name", "cls"), [("embedding", EmbeddingStrategy), ("hybrid", HybridStrategy)])
+def test_factory_builds_each_semantic_strategy_with_the_configured_encoder(name, cls):
     encoder = _Encoder()
     strategy = make_strategy(name, BatchConfig(dedup_strategy=name, encoder=encoder))
     assert type(strategy) is cls
-    if name != "exact":
-        assert strategy.encoder is encoder
+    assert strategy.encoder is encoder
+
+
+def test_factory_builds_the_exact_strategy_without_an_encoder():
+    strategy = make_strategy("exact", BatchConfig(dedup_strategy="exact", encoder=_Encoder()))
+    assert type(strategy) is ExactStrategy
+    assert not hasattr(strategy, "encoder") and strategy.blocking is False
 
 
 def test_factory_builds_custom_from_the_configured_function():

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from batchsieve import normalize_text
 from batchsieve.demo import MODES, QUESTION_GROUPS, main, make_stream, run_demo
+
+
+def _canon(text: str) -> str:
+    """Case and spacing ignored (the demo respells its wordings that way); written here, not the engine's."""
+    return " ".join(text.lower().split())
 
 
 def test_stream_is_seeded_bursty_and_repetitive():
@@ -13,16 +17,16 @@ def test_stream_is_seeded_bursty_and_repetitive():
     times = [t for t, _, _ in a]
     assert times == sorted(times)
     assert 1.5 < times[-1] < 4.0  # about 500 / 200 s
-    assert len({normalize_text(q) for _, q, _ in a}) < 100  # repeats
+    assert len({_canon(q) for _, q, _ in a}) < 100  # repeats
     for _, query, group in a:
-        assert normalize_text(query) in {normalize_text(q) for q in QUESTION_GROUPS[group]}
+        assert _canon(query) in {_canon(q) for q in QUESTION_GROUPS[group]}
 
 
 def test_question_groups_never_share_a_wording():
     seen: dict[str, int] = {}
     for g, wordings in enumerate(QUESTION_GROUPS):
         for w in wordings:
-            assert seen.setdefault(normalize_text(w), g) == g
+            assert seen.setdefault(_canon(w), g) == g
 
 
 def test_demo_table_orders_the_modes(capsys):

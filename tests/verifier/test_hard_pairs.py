@@ -73,17 +73,31 @@ def _decisions(encoded, threshold: float) -> list[tuple[dict, float, bool, bool]
     return out
 
 
-@pytest.mark.parametrize("threshold", [ENGINE_DEFAULT, RECOMMENDED])
+#: plain embedding's false merges on the hard set, by category (benchmarks/RESULTS.md: 37 at 0.98, 146 at 0.80;
+#: the same with fp32 and bf16 weights)
+EMBEDDING_FALSE_MERGES = {
+    0.98: {"number": 2, "date": 1, "unit": 1, "negation": 2, "roles": 15, "unknown_token": 8, "truncation": 8},
+    0.97: {"number": 3, "date": 3, "unit": 1, "negation": 5, "roles": 16, "unknown_token": 8, "truncation": 8},
+    0.80: {"number": 17, "date": 12, "time": 10, "unit": 12, "negation": 15, "polarity": 13, "roles": 17,
+           "qualifier": 17, "question_word": 16, "unknown_token": 9, "truncation": 8},
+}
+
+
+@pytest.mark.parametrize("threshold", [0.80, 0.90, RECOMMENDED, ENGINE_DEFAULT, 0.99])
 def test_hybrid_makes_zero_false_merges_on_the_hard_set(encoded, threshold):
+    """RESULTS.md: hybrid makes 0 false merges at every threshold from 0.80 to 0.99 and keeps every rewording
+    that embedding merges. (A check on data the verifier was not built from: test_heldout.py.)"""
     decisions = _decisions(encoded, threshold)
     false_hybrid = [(r["category"], r["a"], r["b"]) for r, _, _, h in decisions if h and not r["label"]]
     assert false_hybrid == []
-    # the set is hard: plain embedding at the same threshold merges many of its negatives
-    false_embedding = [r for r, _, e, _ in decisions if e and not r["label"]]
-    assert len(false_embedding) >= 25
+    # the set is hard: plain embedding at the same threshold merges these of its negatives
+    false_embedding = Counter(r["category"] for r, _, e, _ in decisions if e and not r["label"])
+    if threshold in EMBEDDING_FALSE_MERGES:
+        assert dict(false_embedding) == EMBEDDING_FALSE_MERGES[threshold]
+    assert false_embedding["truncation"] == 8  # identical embeddings: merged at every threshold
     # and hybrid keeps every rewording that embedding merges
     kept = sum(1 for r, _, e, h in decisions if r["label"] and e and h)
-    assert kept == sum(1 for r, _, e, _ in decisions if r["label"] and e)
+    assert kept == sum(1 for r, _, e, _ in decisions if r["label"] and e) > 0
 
 
 def test_truncation_pairs_are_invisible_to_the_encoder(encoded):
@@ -92,16 +106,19 @@ def test_truncation_pairs_are_invisible_to_the_encoder(encoded):
     for row in rows:
         i, j = index[row["a"]], index[row["b"]]
         assert truncated[i] and truncated[j]
-        assert float(emb[i] @ emb[j]) > 0.999  # they differ only after the cut
+        assert float(emb[i] @ emb[j]) > 0.99999  # they differ only after the cut: the same embedding
 
 
 def test_unknown_token_pairs_look_alike_to_the_encoder(encoded):
     emb, unknown, _, index = encoded
     rows = [r for r in ROWS if r["category"] == "unknown_token"]
+    assert len(rows) == 14
+    # 9 of the 14 pairs hold a character all-MiniLM-L6-v2's vocabulary maps to [UNK] (the other 5 differ in
+    # Cyrillic, Arabic, kana, kanji or hangul it does have); 8 of the 14 embed at cosine >= 0.95
     flagged = sum(1 for r in rows if unknown[index[r["a"]]] or unknown[index[r["b"]]])
-    assert flagged >= len(rows) // 2
+    assert flagged == 9
     high = sum(1 for r in rows if float(emb[index[r["a"]]] @ emb[index[r["b"]]]) >= 0.95)
-    assert high >= 5
+    assert high == 8
 
 
 def test_verifier_alone_vetoes_every_hard_negative_and_allows_every_rewording():
