@@ -24,3 +24,9 @@ test: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Mutation testing of the engine's core, group by group (benchmarks/mutation.py; groups and settings in
+# [tool.mutmut] of pyproject.toml); not part of CI. MUTATION_ARGS='--group queue' runs one group.
+MUTATION_ARGS ?=
+mutation: $(VENV)/.installed
+	$(BIN)/python benchmarks/mutation.py $(MUTATION_ARGS)
