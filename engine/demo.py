@@ -1,4 +1,11 @@
-"""The demo: a bursty stream of queries with repeats, replayed against a simulated inference backend.
+"""The demo: a bursty stream of queries with repeats, replayed against an inference backend.
+
+``python -m batchsieve demo`` replays real questions by default (``--workload qqp``: the vendored Quora
+Question Pairs sample with Zipf popularity, rewordings from its labelled duplicate pairs and bursty
+arrivals; ``--replay FILE.jsonl`` for your own requests), against the simulated LLM backend or, with
+``--backend model``, the embedded model itself; the workload, the backends and the report live in
+:mod:`batchsieve._demo_workload` and :mod:`batchsieve._demo_report`. This module is the command line and
+the hand-written stream below (``--workload synthetic``).
 
 The backend behaves like a GPU model server: one call at a time, and a call costs
 ``base_ms + per_item_ms * batch_size`` (by default 10 ms + 0.2 ms per request), so a batch of 32 costs
@@ -279,22 +286,51 @@ def run_demo(n: int = 1500, rate: float = 300.0, *, seed: int = 7, window_ms: fl
     return results
 
 
+def _serve(argv: Sequence[str]) -> None:
+    """``batchsieve serve``: imported only when asked for, so the demo needs no server extra."""
+    try:
+        from .server.cli import main as serve_main
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in ("fastapi", "starlette", "uvicorn", "prometheus_client", "pydantic"):
+            raise SystemExit(f"batchsieve serve needs the server extra ({exc.name} is not installed): "
+                             "pip install 'batchsieve[server]'") from None
+        raise
+    serve_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``batchsieve demo``: the command-line entry point."""
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:  # its own parser (batchsieve serve --help lists its options)
+        _serve(argv[1:])
+        return
     parser = argparse.ArgumentParser(prog="batchsieve", description="batchsieve command line")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="replay a bursty stream: unbatched vs batched vs batched+dedup")
-    demo.add_argument("--requests", type=int, default=1500)
+    sub.add_parser("serve", add_help=False, help="serve the embeddings API or a handler over HTTP (batchsieve serve "
+                   "--help; needs the server extra)")
+    from ._demo_report import REAL_DEFAULT_MODES, add_arguments, run_from_args
+
+    demo = sub.add_parser("demo", help="replay bursty real questions: unbatched vs batched vs batched+dedup")
+    demo.add_argument("--requests", type=int, default=None, help="requests in the stream (qqp 2000, synthetic "
+                      "1500; --replay: the whole file)")
     demo.add_argument("--rate", type=float, default=300.0, help="average arrival rate, requests per second")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--window-ms", type=float, default=10.0)
     demo.add_argument("--max-size", type=int, default=32)
-    demo.add_argument("--modes", default=",".join(DEFAULT_MODES),
-                      help=f"comma-separated, from: {', '.join(MODES)}")
+    demo.add_argument("--modes", default=None, help=f"comma-separated, from: {', '.join(MODES)} (default qqp: "
+                      f"{','.join(REAL_DEFAULT_MODES)}; synthetic: {','.join(DEFAULT_MODES)})")
+    add_arguments(demo)  # --workload, --replay, --backend, --json, --plot, --show-merges, ...
     args = parser.parse_args(argv)
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    synthetic = args.workload == "synthetic" and args.replay is None
+    default_modes = DEFAULT_MODES if synthetic else REAL_DEFAULT_MODES
+    modes = [m.strip() for m in (args.modes or ",".join(default_modes)).split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         parser.error(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
-    run_demo(args.requests, args.rate, seed=args.seed, window_ms=args.window_ms, max_size=args.max_size,
-             modes=modes)
+    if not synthetic:
+        run_from_args(args, modes)
+        return
+    run_demo(1500 if args.requests is None else args.requests, args.rate, seed=args.seed, window_ms=args.window_ms,
+             max_size=args.max_size, modes=modes)

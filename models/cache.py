@@ -13,7 +13,14 @@ from typing import Generic, NamedTuple, TypeVar
 
 from batchsieve._checks import check_int
 
-__all__ = ["CacheInfo", "LRUCache"]
+__all__ = ["DEFAULT_CACHE_BYTES", "CacheInfo", "LRUCache", "embedding_entry_bytes"]
+
+DEFAULT_CACHE_BYTES = 256 << 20  # the encoder cache's byte bound: 8,192 short texts' rows weigh ~15 MiB, long ones GBs
+
+
+def embedding_entry_bytes(key: tuple, entry: tuple) -> int:
+    """What one encoder cache entry weighs: its text (up to 4 bytes a character) and its embedding row."""
+    return 4 * len(key[-1]) + entry[0].element_size() * entry[0].nelement() + 64
 
 V = TypeVar("V")
 

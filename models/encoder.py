@@ -15,8 +15,7 @@ Call contract
   stored separately, on the CPU, so in-place edits do not leak into the cache, but there is no reason to).
 
 Timing: ``EncodeResult.encode_seconds`` is tokenisation plus model time (CUDA events on GPU) for the cache
-misses, 0.0 for a call served from the cache; per-batch times in ``EncodeResult.batches``, totals in
-:meth:`SentenceEncoder.stats`.
+misses (0.0 from the cache); per-batch in ``EncodeResult.batches``, totals in :meth:`SentenceEncoder.stats`.
 
 Precision: see :mod:`batchsieve.models.precision`. Default on this project's CPU (AVX512-BF16): bf16
 weights with fp32 pooling; fp32 where the CPU lacks native bf16; bf16 (fp16 without bf16) on CUDA.
@@ -36,7 +35,7 @@ import torch
 from batchsieve._checks import check_int
 
 from .batching import DEFAULT_BATCH_LIMITS, DEFAULT_BATCH_OVERHEAD_TOKENS, collate, plan_batches
-from .cache import CacheInfo, LRUCache
+from .cache import DEFAULT_CACHE_BYTES, CacheInfo, LRUCache, embedding_entry_bytes
 from .loading import load_model, model_token_limit, resolve_folder
 from .pooling import l2_normalize, pool
 from .precision import resolve_device, resolve_dtype
@@ -44,20 +43,12 @@ from .results import BatchTiming, EncodeResult, EncoderStats, StatsCounter
 from .st_config import SentenceConfig, read_sentence_config
 from .tokenizing import TextTokenizer, check_texts
 
-__all__ = ["CPU_EAGER_ATTENTION_MAX_LEN", "DEFAULT_CACHE_BYTES", "SentenceEncoder"]
+__all__ = ["CPU_EAGER_ATTENTION_MAX_LEN", "SentenceEncoder"]
 
 #: On CPU, with ``attn_implementation=None``, batches padded to at most this many tokens run eager
 #: attention and longer ones SDPA: measured with MiniLM bf16 on the development CPU, eager was ~10% faster
 #: on QQP questions (~16 tokens), level at 40-90 tokens, and SDPA ~12% faster at ~170 tokens.
 CPU_EAGER_ATTENTION_MAX_LEN = 64
-
-
-DEFAULT_CACHE_BYTES = 256 << 20  # the cache's byte bound: 8,192 short texts' rows weigh ~15 MiB, long ones GBs
-
-
-def _entry_bytes(key: tuple, entry: tuple) -> int:
-    """What one cache entry weighs: its text (up to 4 bytes a character) and its embedding row."""
-    return 4 * len(key[-1]) + entry[0].element_size() * entry[0].nelement() + 64
 
 
 # A cached entry: (fp32 CPU row, truncated, has_unknown).
@@ -121,7 +112,7 @@ class SentenceEncoder:
         self._pad_multiple = 8 if self._device.type == "cuda" else 1
 
         if cache is None:
-            cache = LRUCache(cache_size, max_bytes=cache_bytes, weigh=_entry_bytes)
+            cache = LRUCache(cache_size, max_bytes=cache_bytes, weigh=embedding_entry_bytes)
         elif not isinstance(cache, LRUCache):
             raise TypeError(f"cache must be an LRUCache, not {type(cache).__name__}")
         self._cache: LRUCache = cache
@@ -209,7 +200,14 @@ class SentenceEncoder:
                 f"dim={self._dim}, max_length={self._max_length}, max_batch_tokens={self.max_batch_tokens}, "
                 f"max_batch_size={self.max_batch_size})")
 
-    # ------------------------------------------------------------------ cache and stats
+    # ------------------------------------------------------------------ cache, stats, telemetry
+    @property
+    def telemetry(self):  # a GpuTelemetry, or None (typed in models/telemetry.py)
+        """NVML samples of this encoder's GPU (``None`` on CPU); read by ``BatchProcessor.get_stats().gpu``."""
+        from .telemetry import telemetry_for
+
+        return telemetry_for(self._device)
+
     def cache_info(self) -> CacheInfo:
         """Cache counters: ``hits``, ``misses`` (distinct texts per call), ``size``, ``maxsize``."""
         return self._cache.info()
