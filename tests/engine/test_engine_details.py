@@ -13,7 +13,7 @@ import threading
 
 import pytest
 import torch
-from batchsieve import BatchProcessor, ProcessorClosedError, QueueFullError
+from batchsieve import BatchProcessor, HandlerNotSetError, ProcessorClosedError, QueueFullError
 from batchsieve.policies import FixedWindowPolicy
 
 
@@ -72,23 +72,26 @@ class RecordingPolicy(FixedWindowPolicy):
 
 
 async def test_a_slow_dedup_step_falls_back_for_that_batch_only_logged_once_and_timed(caplog):
-    encoder = SlowEncoder(slow_calls=2)
+    """The first batch's dedup outlives dedup_timeout_ms: exact matching for it, one warning. The next batch
+    finds the worker still busy with that call: exact matching at once, not logged again."""
+    encoder = SlowEncoder(slow_calls=1)
     policy = RecordingPolicy(0.001)
     batch = BatchProcessor(_upper, policy=policy, encoder=encoder, dedup_timeout_ms=50)
-    with caplog.at_level(logging.WARNING, logger="batchsieve"):
-        for round_ in range(2):
+    try:
+        with caplog.at_level(logging.WARNING, logger="batchsieve"):
             assert await batch.process(["one two", "three four"]) == ["ONE TWO", "THREE FOUR"]
-            encoder.gates[round_].set()  # the timed-out call returns: the worker is free for the next batch
-            assert await asyncio.to_thread(encoder.returned.acquire, True, 10)
-        assert await batch.process(["one two", "three four"]) == ["ONE TWO", "THREE FOUR"]  # on time now
+            texts = ["five six", "seven eight", "nine ten"]
+            assert await batch.process(texts) == [t.upper() for t in texts]
+    finally:
+        encoder.gates[0].set()
     stats = batch.get_stats()
-    assert (stats.dedup_failures, stats.merges["fallback"], encoder.calls) == (2, 2, 3)  # retried each batch
-    assert stats.dedup["last_failure"] == "took longer than dedup_timeout_ms=50"
+    assert (stats.dedup_failures, stats.merges["fallback"], encoder.calls) == (2, 2, 1)
+    assert stats.dedup["last_failure"] == "TimeoutError: the dedup worker is still busy with a call that timed out"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["dedup strategy 'hybrid' failed on a batch of 2 (took longer than dedup_timeout_ms=50); "
                         "exact matching for this batch"]  # a slow step is logged the first time only
     # the time spent before falling back is the batch's dedup time (what the adaptive window learns from)
-    assert [r.dedup_s >= 0.05 for r in policy.records] == [True, True, False]
+    assert [r.dedup_s >= 0.05 for r in policy.records] == [True, False]
     await batch.close()
 
 
@@ -200,7 +203,9 @@ async def test_a_new_max_size_dispatches_a_batch_as_soon_as_it_is_full():
     batch = BatchProcessor(handler, window_ms=1000, max_wait_ms=1000, max_size=8, dedup_strategy="exact")
     batch.max_size = 2
     t0 = loop.time()
-    assert await asyncio.gather(batch.process("a"), batch.process("b")) == ["A", "B"]
+    first = asyncio.ensure_future(batch.process("a"))
+    await _settle()  # the dispatcher now waits for the 1 s window
+    assert await asyncio.gather(first, batch.process("b")) == ["A", "B"]  # the second one fills the batch
     assert calls == [(pytest.approx(t0), ["a", "b"])]
     assert batch.get_stats().dispatch_reasons == {"full": 1}
     await batch.close()
@@ -227,3 +232,75 @@ async def test_a_full_queue_refuses_a_request_with_dedup_off_but_admits_a_join_o
     gate.set()
     assert await asyncio.gather(running, joined, *queued) == ["RUNNING", "RUNNING", "Q0", "Q1"]
     await batch.close()
+
+
+# ---------------------------------------------------------------- call checks and lists
+
+
+async def test_what_a_wrong_call_is_told():
+    batch = BatchProcessor(dedup_strategy="exact")
+    with pytest.raises(HandlerNotSetError) as info:
+        await batch.process("x")
+    assert str(info.value) == ("no handler: pass handler= to BatchProcessor, assign batch.handler = fn, or use "
+                               "@batch.handler")
+    batch.handler = _upper
+    for kwargs, message in [
+        ({"priority": 1.5}, "priority must be an int, got float 1.5"),
+        ({"priority": True}, "priority must be an int, got bool True"),
+        ({"timeout": "5"}, "timeout must be a number of seconds or None, got '5'"),
+        ({"timeout": True}, "timeout must be a number of seconds or None, got True"),
+        ({"dedup": 1}, "dedup must be a bool, got int 1"),
+        ({"scope": ["tenant"]}, "scope must be hashable (a tenant or user id), got list"),
+    ]:
+        with pytest.raises(TypeError) as info:
+            await batch.process("x", **kwargs)
+        assert str(info.value) == message
+    await batch.close()
+    with pytest.raises(ProcessorClosedError) as info:
+        await batch.process("x")
+    assert str(info.value) == "BatchProcessor is closed; it accepts no new requests"
+
+
+class DeadlinePolicy(FixedWindowPolicy):
+    def __init__(self) -> None:
+        super().__init__(0.0)
+        self.deadlines: list[float] = []
+
+    def decide(self, state):
+        self.deadlines.append(state.earliest_deadline)
+        return super().decide(state)
+
+
+@pytest.mark.looptime
+async def test_a_list_carries_its_scope_and_its_timeout_to_every_item():
+    loop = asyncio.get_running_loop()
+    seen: list = []
+
+    async def handler(requests):
+        seen.extend(requests)
+        return [r.upper() for r in requests]
+
+    policy = DeadlinePolicy()
+    batch = BatchProcessor(handler, policy=policy, dedup_strategy="exact")
+    t0 = loop.time()
+    alice, bob = await asyncio.gather(batch.process(["q", "r"], scope="alice", timeout=5.0),
+                                      batch.process(["q"], scope="bob"))
+    assert (alice, bob) == (["Q", "R"], ["Q"])
+    assert seen == ["q", "r", "q"]  # the two tenants' "q" never merged
+    assert policy.deadlines[0] == pytest.approx(t0 + 5.0)  # the list's timeout is each item's deadline
+    await batch.close()
+
+
+async def test_each_caller_of_a_failed_batch_gets_its_own_exception_with_the_cause():
+    from batchsieve import RequestTimeoutError
+
+    async def handler(requests):
+        raise RequestTimeoutError("upstream gave up") from KeyError("k")
+
+    async with BatchProcessor(handler, window_ms=1, dedup_strategy="exact") as batch:
+        errors = await asyncio.gather(batch.process("a"), batch.process("b"), batch.process("a"),
+                                      return_exceptions=True)
+    assert [type(e) for e in errors] == [RequestTimeoutError] * 3
+    assert [str(e) for e in errors] == ["upstream gave up"] * 3
+    assert all(type(e.__cause__) is KeyError for e in errors)
+    assert len({id(e) for e in errors}) == 3
