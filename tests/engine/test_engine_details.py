@@ -304,3 +304,107 @@ async def test_each_caller_of_a_failed_batch_gets_its_own_exception_with_the_cau
     assert [str(e) for e in errors] == ["upstream gave up"] * 3
     assert all(type(e.__cause__) is KeyError for e in errors)
     assert len({id(e) for e in errors}) == 3
+
+
+# ---------------------------------------------------------------- what the policy and the tasks see
+
+
+class StatePolicy(FixedWindowPolicy):
+    """The fixed window, keeping the QueueStates it is shown and the BatchRecords it is told."""
+
+    def __init__(self, window_s: float) -> None:
+        super().__init__(window_s)
+        self.states = []
+        self.records = []
+
+    def decide(self, state):
+        self.states.append(state)
+        return super().decide(state)
+
+    def on_batch_done(self, record) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.looptime
+async def test_the_policy_is_shown_the_batches_in_flight_and_told_each_batchs_reason():
+    gate = asyncio.Event()
+
+    async def handler(requests):
+        await gate.wait()
+        return [r.upper() for r in requests]
+
+    policy = StatePolicy(0.010)
+    batch = BatchProcessor(handler, policy=policy, max_size=2, max_concurrent_batches=2, dedup_strategy="exact")
+    tasks = [asyncio.ensure_future(batch.process(f"q{i}")) for i in range(3)]
+    await _settle()  # q0 and q1 go at once (full); q2 waits for its window with one batch in flight
+    assert {t.get_name() for t in asyncio.all_tasks()} >= {"batchsieve-dispatcher", "batchsieve-batch"}
+    await asyncio.sleep(0.010)
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert [s.in_flight for s in policy.states] == [1, 1]  # q2 opens its window, then goes when it closes
+    assert sorted((r.reason, r.size) for r in policy.records) == [("full", 2), ("window", 1)]
+    await batch.close()
+
+
+@pytest.mark.looptime
+async def test_a_failing_policy_is_logged_at_its_first_and_every_thousandth_failure(caplog):
+    class Broken(FixedWindowPolicy):
+        def decide(self, state):
+            raise ZeroDivisionError("bad policy")
+
+    batch = BatchProcessor(_upper, policy=Broken(0.0), dedup_strategy="exact")
+    with caplog.at_level(logging.ERROR, logger="batchsieve"):
+        for i in range(500):  # two decisions per request: when it opens the window, when the window closes
+            assert await batch.process(f"q{i}") == f"Q{i}"
+    assert batch.get_stats().policy_errors == 1000
+    assert [r.getMessage() for r in caplog.records] == [
+        "dispatch policy failed in decide (1 so far); the fixed window decides",
+        "dispatch policy failed in decide (1000 so far); the fixed window decides"]
+    await batch.close()
+
+
+async def test_a_sync_handler_may_return_an_awaitable():
+    async def later(requests):
+        return [r.upper() for r in requests]
+
+    async with BatchProcessor(lambda requests: later(requests), window_ms=1, dedup_strategy="exact") as batch:
+        assert await batch.process(["a", "b"]) == ["A", "B"]
+
+
+async def test_lists_of_two_tenants_never_merge_semantically():
+    """A semantic strategy sees each list item's scope (the custom function here says everything is alike)."""
+    seen: list = []
+
+    async def handler(requests):
+        seen.extend(requests)
+        return [r.upper() for r in requests]
+
+    async with BatchProcessor(handler, window_ms=5, dedup_function=lambda a, b: 1.0) as batch:
+        results = await asyncio.gather(batch.process(["alpha", "beta"], scope="alice"),
+                                       batch.process(["gamma"], scope="bob"))
+    assert results == [["ALPHA", "ALPHA"], ["GAMMA"]]  # alice's two merged; bob's is his own
+    assert seen == ["alpha", "gamma"]
+
+
+async def test_every_sync_call_past_its_time_limit_is_counted_until_its_thread_returns():
+    from batchsieve import ProcessingTimeoutError
+
+    release = threading.Event()
+    entered = threading.Semaphore(0)
+
+    def handler(requests):
+        entered.release()
+        release.wait(10)
+        return [r.upper() for r in requests]
+
+    batch = BatchProcessor(handler, window_ms=0, max_size=1, max_concurrent_batches=2, processing_timeout=0.05,
+                           dedup_strategy="exact")
+    try:
+        outcomes = await asyncio.gather(batch.process("a"), batch.process("b"), return_exceptions=True)
+        assert [type(o) for o in outcomes] == [ProcessingTimeoutError] * 2
+        assert batch.get_stats().stuck_handler_calls == 2
+    finally:
+        release.set()
+    for _ in range(2):
+        assert await asyncio.to_thread(entered.acquire, True, 10)
+    await batch.close()

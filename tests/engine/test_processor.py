@@ -337,7 +337,7 @@ async def test_min_size_waits_past_the_window_but_not_past_max_wait():
     batch = BatchProcessor(handler, window_ms=20, min_size=3, max_wait_ms=100)
     t0 = loop.time()
     await asyncio.gather(batch.process("a"), batch.process("b"))
-    assert handler.times[0] - t0 == pytest.approx(0.100, abs=1e-3)
+    assert handler.times[0] - t0 == pytest.approx(0.100, abs=1e-6)
     assert batch.get_stats().dispatch_reasons == {"max_wait": 1}
 
     t1 = loop.time()
