@@ -68,6 +68,8 @@ def write_group_config(folder: Path, settings: dict, group: dict) -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     head = text[:text.index("[tool.mutmut]")]
     conf = {**settings, "only_mutate": group["mutate"], "pytest_add_cli_args_test_selection": group["tests"]}
+    if "pytest_args" in group:  # a group whose tests need other pytest options (a longer time limit)
+        conf["pytest_add_cli_args"] = group["pytest_args"]
     lines = ["[tool.mutmut]"] + [f"{key} = {toml_value(value)}" for key, value in conf.items()]
     (folder / "pyproject.toml").write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
 
