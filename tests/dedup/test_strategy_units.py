@@ -218,3 +218,50 @@ def test_custom_arity_decides_the_vectorised_form():
 
     assert CustomStrategy(keyword_only).vectorised
     assert CustomStrategy(math.hypot).vectorised is False  # a builtin: taken as pairwise
+
+
+class ScaledEncoder:
+    """Embeddings not normalised (times 3 and times 0.5): a cosine must not depend on their lengths."""
+
+    def __init__(self, inner: FakeEncoder, bare: bool = False) -> None:
+        self.inner = inner
+        self.bare = bare
+
+    def encode(self, texts):
+        result = self.inner.encode(texts)
+        scale = torch.tensor([3.0, 0.5][: len(texts)] + [1.0] * max(0, len(texts) - 2))[:, None]
+        if self.bare:
+            return _Bare(result.embeddings * scale)
+        result.embeddings = result.embeddings * scale
+        return result
+
+
+def test_explanations_use_the_cosine_whatever_the_embeddings_lengths():
+    a, b = _REWORDING
+    enc = encoder_with({_REWORDING: 0.99})
+    assert EmbeddingStrategy(ScaledEncoder(enc)).explain(a, b, 0.98).endswith(
+        "MERGE: cosine 0.990 >= threshold 0.980 (embedding strategy)")
+    assert EmbeddingStrategy(ScaledEncoder(enc)).explain(a, b, 0.99).endswith(
+        "MERGE: cosine 0.990 >= threshold 0.990 (embedding strategy)")  # at the threshold: a merge
+    assert "cosine 0.990 >= threshold 0.980" in HybridStrategy(ScaledEncoder(enc)).explain(a, b, 0.98)
+
+
+@pytest.mark.parametrize("flag", ["a_unknown", "a_truncated", "b_truncated", None])
+def test_hybrid_explains_each_encoder_flag_on_its_own_side(flag):
+    a, b = _REWORDING
+    enc = encoder_with({_REWORDING: 0.99})
+    if flag is not None:
+        getattr(enc, flag[2:]).add(" ".join((a if flag[0] == "a" else b).lower().split()))  # unknown / truncated
+    verifier = MergeVerifier()
+    flags = {k: k == flag for k in ("a_unknown", "b_unknown", "a_truncated", "b_truncated")}
+    cosine = float(enc.table[" ".join(a.lower().split())] @ enc.table[" ".join(b.lower().split())])
+    assert HybridStrategy(enc, verifier).explain(a, b, 0.98) == verifier.explain(a, b, cosine=cosine, threshold=0.98,
+                                                                                **flags)
+    # an encoder that reports no flags: nothing is flagged
+    bare = HybridStrategy(ScaledEncoder(enc, bare=True), verifier).explain(a, b, 0.98)
+    assert bare == verifier.explain(a, b, cosine=bare_cosine(enc, a, b), threshold=0.98)
+
+
+def bare_cosine(enc: FakeEncoder, a: str, b: str) -> float:
+    ea, eb = enc.table[" ".join(a.lower().split())], enc.table[" ".join(b.lower().split())]
+    return float(ea @ eb / (ea.norm() * eb.norm()))
