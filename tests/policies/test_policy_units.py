@@ -135,3 +135,74 @@ def test_the_adaptive_snapshot_reports_the_learned_costs_in_milliseconds():
     assert 5.0 < snap["oldest_latency_ms"] < 5.0 + 8.0 + 0.8 * 32 + 2e-3 * 4000
     assert snap["budget_ms"] == pytest.approx(45.0 - 2.0 * model["residual_scale_ms"])  # less the noise margin
     assert snap["ideal_window_ms"] == pytest.approx(snap["window_ms"], rel=0.06)  # settled (dead band 5 %)
+
+
+def _adaptive(**kw) -> AdaptiveWindowPolicy:
+    return AdaptiveWindowPolicy(**{"target_latency_s": 0.05, "min_window_s": 0.02, "max_window_s": 0.2, **kw})
+
+
+def test_the_adaptive_policys_documented_defaults():
+    policy = _adaptive()
+    assert (policy.min_size, policy.max_size, policy.max_wait_s, policy.max_concurrent_batches) == (1, 32, math.inf, 1)
+    assert (policy.headroom, policy.noise_margin, policy.smoothing, policy.deadband, policy.idle_arrivals,
+            policy.deadline_margin_s) == (0.1, 2.0, 0.2, 0.05, 0.5, 0.002)
+    assert (policy.model.forgetting, policy.model.outlier_k, policy.model.shift_after) == (0.95, 3.0, 3)
+    assert (policy.late_share, policy.feedback_gain, policy.min_budget_factor) == (0.03, 0.01, 0.3)
+    assert _adaptive(max_wait_s=math.inf).max_wait_s == math.inf  # no bound is a valid bound
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"target_latency_s": "50"}, TypeError, "target_latency_s must be a number, got str '50'"),
+    ({"min_window_s": -1}, ValueError, "min_window_s must be >= 0, got -1"),
+    ({"max_window_s": "x"}, TypeError, "max_window_s must be a number, got str 'x'"),
+    ({"max_wait_s": 0.0}, ValueError, "max_wait_s must be > 0, got 0.0"),
+    ({"max_wait_s": "x"}, TypeError, "max_wait_s must be a number, got str 'x'"),
+    ({"max_concurrent_batches": 0}, ValueError, "max_concurrent_batches must be >= 1, got 0"),
+    ({"headroom": -0.1}, ValueError, "headroom must be in [0, 1), got -0.1"),
+    ({"headroom": 1.0}, ValueError, "headroom must be in [0, 1), got 1.0"),
+    ({"noise_margin": -1.0}, ValueError, "noise_margin must be in [0, 100], got -1.0"),
+    ({"noise_margin": 101.0}, ValueError, "noise_margin must be in [0, 100], got 101.0"),
+    ({"smoothing": 0.0}, ValueError, "smoothing must be in (0, 1], got 0.0"),
+    ({"deadband": -0.01}, ValueError, "deadband must be in [0, 1), got -0.01"),
+    ({"deadband": 1.0}, ValueError, "deadband must be in [0, 1), got 1.0"),
+    ({"idle_arrivals": -1.0}, ValueError, "idle_arrivals must be >= 0, got -1.0"),
+    ({"idle_arrivals": "x"}, TypeError, "idle_arrivals must be a number, got str 'x'"),
+    ({"deadline_margin_s": -1.0}, ValueError, "deadline_margin_s must be >= 0, got -1.0"),
+    ({"deadline_margin_s": "x"}, TypeError, "deadline_margin_s must be a number, got str 'x'"),
+    ({"noise_margin": "x"}, TypeError, "noise_margin must be a number, got str 'x'"),
+    ({"smoothing": "x"}, TypeError, "smoothing must be a number, got str 'x'"),
+    ({"deadband": "x"}, TypeError, "deadband must be a number, got str 'x'"),
+    ({"headroom": "x"}, TypeError, "headroom must be a number, got str 'x'"),
+])
+def test_each_adaptive_setting_is_checked_by_name(kwargs, error, message):
+    with pytest.raises(error) as info:
+        _adaptive(**kwargs)
+    assert str(info.value) == message
+
+
+def test_edge_values_of_the_adaptive_settings_are_accepted():
+    policy = _adaptive(headroom=0.0, noise_margin=100.0, smoothing=1.0, deadband=0.0, idle_arrivals=0.0,
+                       deadline_margin_s=0.0)
+    assert (policy.headroom, policy.noise_margin, policy.smoothing, policy.deadband) == (0.0, 100.0, 1.0, 0.0)
+
+
+def test_the_adaptive_policys_running_figures_after_two_batches():
+    from batchsieve.policies import BatchRecord
+
+    policy = _adaptive()
+    for _ in range(3):
+        policy.on_arrival(1.0)
+    # 4 callers in 2 handler slots; oldest waited 20 ms, handler 30 ms, dedup 10 ms: 60 ms, over the target
+    policy.on_batch_done(BatchRecord(dispatched_at=1.0, size=2, n_requests=4, chars=100, oldest_wait_s=0.020,
+                                     handler_s=0.030, dedup_s=0.010, reason="full"))
+    policy.on_batch_done(BatchRecord(dispatched_at=2.0, size=1, n_requests=1, chars=10, oldest_wait_s=0.0,
+                                     handler_s=0.5, failed=True))  # a failed batch teaches nothing
+    snap = policy.snapshot()
+    assert snap["unique_fraction"] == pytest.approx(1.0 + 0.05 * (0.5 - 1.0))
+    assert snap["late_share"] == pytest.approx(0.02 * 4)  # a late batch counts each of its 4 callers
+    assert snap["oldest_latency_ms"] == pytest.approx(0.05 * 60.0)
+    assert (snap["batches"], snap["failed_batches"], snap["dispatches"]) == (2, 1, {"full": 1, "window": 1})
+    assert snap["service_model"]["observations"] == 1
+    assert policy.arrivals.arrivals == 3
+    decision = policy.decide(QueueState(now=3.0, pending=1, window_start=3.0, oldest_arrival=3.0))
+    assert snap["decisions"] == {} and policy.snapshot()["decisions"] == {decision.reason: 1}
