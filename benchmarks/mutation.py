@@ -128,28 +128,31 @@ def write_survivors(group: dict, statuses: dict[str, dict[str, str]]) -> list[st
 
 
 def summarise(groups: list[dict], seconds: dict[str, float]) -> str:
+    """The per-module table; the score is over the mutants checked (a run stopped early leaves some unchecked)."""
     rows = []
     totals: Counter[str] = Counter()
     for group in groups:
         statuses = results(group)
         for module, by_key in sorted(statuses.items()):
             counts = Counter(by_key.values())
+            unchecked = counts.pop("not checked", 0)
             killed = counts["killed"] + counts["timeout"]
             total = sum(counts.values())
-            if not total:
+            if not total and not unchecked:
                 continue
             totals.update(counts)
+            totals["not checked"] += unchecked
+            score = f"{killed / total:.1%}" if total else "-"
             rows.append(f"| `{module}` | {total} | {killed} | {counts['survived']} | {counts['no tests']} | "
-                        f"{killed / total:.1%} |")
-    total = sum(totals.values())
+                        f"{unchecked} | {score} |")
+    checked = sum(v for k, v in totals.items() if k != "not checked")
     killed = totals["killed"] + totals["timeout"]
-    lines = ["| module | mutants | killed | survived | no test | score |", "|---|---:|---:|---:|---:|---:|",
-             *rows,
-             f"| **all** | **{total}** | **{killed}** | **{totals['survived']}** | **{totals['no tests']}** | "
-             f"**{killed / total:.1%}** |" if total else "| **all** | 0 | | | | |"]
-    other = {k: v for k, v in totals.items() if k not in ("killed", "survived", "no tests")}
-    if other:
-        lines.append(f"\n(killed includes {totals['timeout']} timeouts; other statuses: {dict(other)})")
+    lines = ["| module | checked | killed | survived | no test | not checked | score |",
+             "|---|---:|---:|---:|---:|---:|---:|", *rows,
+             f"| **all** | **{checked}** | **{killed}** | **{totals['survived']}** | **{totals['no tests']}** | "
+             f"**{totals['not checked']}** | **{killed / checked:.1%}** |" if checked else "| **all** | 0 | | | | | |"]
+    other = {k: v for k, v in totals.items() if k not in ("killed", "survived", "no tests", "not checked", "timeout")}
+    lines.append(f"\n(killed includes {totals['timeout']} timeouts" + (f"; other statuses: {other})" if other else ")"))
     if seconds:
         run = ", ".join(f"{name} {s / 60:.1f} min" for name, s in seconds.items())
         lines.append(f"\nrun time: {sum(seconds.values()) / 60:.1f} min ({run})")
