@@ -105,12 +105,14 @@ class BatchRunner:
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
-            if isinstance(exc, Exception) or _raised_by_handler(exc):
+            handler_failure = isinstance(exc, Exception) or _raised_by_handler(exc)  # else: a shutdown
+            if handler_failure:
                 self._stats.errors += 1
                 if isinstance(exc, BatchTimeoutError):
                     self._stats.timeouts += 1
-            answered = self._scatter(entries, None, None, 0.0, failure=_caller_error(exc, len(unique)))
-            if not isinstance(exc, Exception) and not _raised_by_handler(exc):
+            error = _caller_error(exc, len(unique), handler_failure)
+            answered = self._scatter(entries, None, None, 0.0, failure=error)
+            if not handler_failure:
                 raise
         finally:
             self._record(entries, unique, answered, reason, dispatched_at, handler_s, dedup_s, failed)
@@ -369,12 +371,12 @@ def _raised_by_handler(exc: BaseException) -> bool:
     return False
 
 
-def _caller_error(exc: BaseException, n_unique: int) -> BaseException:
-    """What the callers of a failed batch raise (the original chained)."""
+def _caller_error(exc: BaseException, n_unique: int, handler_failure: bool) -> BaseException:
+    """What the callers of a failed batch raise (the original chained); not a handler failure: a shutdown."""
     if isinstance(exc, (BatchTimeoutError, BatchProcessingError)):
         return exc
     original = exc.original if isinstance(exc, ThreadAbort) else exc
-    if isinstance(exc, Exception) or _raised_by_handler(exc):
+    if handler_failure:
         err = BatchProcessingError(
             f"handler raised {type(original).__name__}: {original} (batch of {n_unique} requests)",
             original=original, batch_size=n_unique)

@@ -16,7 +16,7 @@ import math
 
 from ._batch import BatchRunner
 from .config import BatchConfig
-from .policies import DispatchPolicy, dispatch_time
+from .policies import DispatchPolicy, FixedWindowPolicy, dispatch_time
 from .policies.decision import EPS
 from .queue import RequestQueue
 from .stats import StatsCollector
@@ -136,9 +136,9 @@ class Dispatcher:
             if stats.policy_errors == 1 or stats.policy_errors % 1000 == 0:
                 logger.exception("dispatch policy failed in decide (%d so far); the fixed window decides",
                                  stats.policy_errors)
-            queue = self._queue
-            at = min(queue.window_start + self.config.window_ms / 1e3, queue.oldest_arrival() + max_wait_s)
-            return (now if self.closing else at), "window"
+            fallback = FixedWindowPolicy(self.config.window_ms / 1e3, self.config.min_size)
+            return dispatch_time(fallback, self._queue, now, in_flight=len(self.batches), max_size=max_size,
+                                 max_wait_s=max_wait_s, closing=self.closing)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

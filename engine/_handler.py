@@ -29,17 +29,17 @@ class HandlerSlot:
 
     @property
     def func(self) -> Handler | None:
-        return self._owner._runner.handler
+        return self._owner._handler
 
     def __call__(self, func: Handler) -> Handler:
         self._owner.handler = func
         return func
 
     def __bool__(self) -> bool:
-        return self._owner._runner.handler is not None
+        return self._owner._handler is not None
 
     def __repr__(self) -> str:
-        return f"<handler {self._owner._runner.handler!r}>"
+        return f"<handler {self._owner._handler!r}>"
 
 
 def is_async_callable(func: Any) -> bool:
