@@ -1,0 +1,94 @@
+"""What each finished batch tells its dispatch policy (``BatchRecord``), field by field.
+
+A custom policy sees these records and an adaptive one learns from them, so every field is pinned to its
+exact value on looptime's fake clock: when the batch was dispatched, how many unique requests it handed the
+handler and how many callers it answered, their characters, how long the oldest had waited, how long the
+handler took, why it was dispatched and whether it failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from batchsieve import BatchProcessingError, BatchProcessor, BatchRecord, FixedWindowPolicy
+
+
+class RecordingPolicy(FixedWindowPolicy):
+    """A fixed 10 ms window that keeps every record it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__(0.010)
+        self.records: list[BatchRecord] = []
+
+    def on_batch_done(self, record: BatchRecord) -> None:
+        self.records.append(record)
+
+
+def slow_handler(seconds: float, *, fail: bool = False):
+    async def handler(requests: list[str]) -> list[str]:
+        await asyncio.sleep(seconds)
+        if fail:
+            raise RuntimeError("backend down")
+        return [f"answer to {r}" for r in requests]
+    return handler
+
+
+@pytest.mark.looptime
+async def test_a_successful_batch_reports_its_exact_figures():
+    policy = RecordingPolicy()
+    batch = BatchProcessor(slow_handler(0.005), dedup_strategy="exact", policy=policy, max_wait_ms=1000)
+    await asyncio.sleep(1.0)  # a clock away from 0, so a sum and a difference of times differ
+    start = asyncio.get_running_loop().time()
+    results = await asyncio.gather(batch.process("alpha"), batch.process("beta!"), batch.process("alpha"))
+    assert results == ["answer to alpha", "answer to beta!", "answer to alpha"]
+    [record] = policy.records
+    assert record.dispatched_at == pytest.approx(start + 0.010, abs=1e-9)
+    assert (record.size, record.n_requests, record.chars) == (2, 3, len("alpha") + len("beta!"))
+    assert record.oldest_wait_s == pytest.approx(0.010, abs=1e-9)
+    assert record.handler_s == pytest.approx(0.005, abs=1e-9)
+    assert (record.dedup_s, record.reason, record.failed) == (0.0, "window", False)
+
+
+@pytest.mark.looptime
+async def test_a_failed_batch_reports_failed_with_its_handler_time_and_callers():
+    policy = RecordingPolicy()
+    batch = BatchProcessor(slow_handler(0.003, fail=True), dedup_strategy="exact", policy=policy)
+    await asyncio.sleep(1.0)
+    outcomes = await asyncio.gather(batch.process("x"), batch.process("yy"), batch.process("x"),
+                                    return_exceptions=True)
+    assert all(isinstance(o, BatchProcessingError) and str(o.original) == "backend down" for o in outcomes)
+    [record] = policy.records
+    assert record.failed is True
+    assert (record.size, record.n_requests, record.chars) == (2, 3, 3)
+    assert record.handler_s == pytest.approx(0.003, abs=1e-9)
+    assert record.oldest_wait_s == pytest.approx(0.010, abs=1e-9)
+
+
+@pytest.mark.looptime
+async def test_the_oldest_wait_is_the_first_entry_s_wait_not_the_latest():
+    policy = RecordingPolicy()
+    batch = BatchProcessor(slow_handler(0.0), dedup_strategy="exact", policy=policy)
+    await asyncio.sleep(1.0)
+    first = asyncio.ensure_future(batch.process("early"))
+    await asyncio.sleep(0.004)
+    second = asyncio.ensure_future(batch.process("late"))
+    assert await asyncio.gather(first, second) == ["answer to early", "answer to late"]
+    [record] = policy.records
+    assert record.oldest_wait_s == pytest.approx(0.010, abs=1e-9)  # the window opened with "early"
+    assert record.n_requests == 2 and record.handler_s == 0.0
+
+
+@pytest.mark.looptime
+async def test_a_record_the_policy_refuses_is_counted_and_logged_and_the_callers_keep_their_answers(caplog):
+    class Refusing(RecordingPolicy):
+        def on_batch_done(self, record: BatchRecord) -> None:
+            raise RuntimeError("policy bug")
+
+    batch = BatchProcessor(slow_handler(0.0), dedup_strategy="exact", policy=Refusing())
+    with caplog.at_level(logging.ERROR, logger="batchsieve"):
+        assert await batch.process("q") == "answer to q"
+    assert batch.get_stats().policy_errors == 1
+    [message] = [r.getMessage() for r in caplog.records if r.name == "batchsieve"]
+    assert message == "dispatch policy failed in on_batch_done"
