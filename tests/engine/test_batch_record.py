@@ -92,3 +92,29 @@ async def test_a_record_the_policy_refuses_is_counted_and_logged_and_the_callers
     assert batch.get_stats().policy_errors == 1
     [message] = [r.getMessage() for r in caplog.records if r.name == "batchsieve"]
     assert message == "dispatch policy failed in on_batch_done"
+
+
+@pytest.mark.looptime
+async def test_a_batch_cancelled_by_close_before_its_handler_call_reports_no_handler_time():
+    from batchsieve import ProcessorClosedError
+
+    gate = asyncio.Event()
+
+    async def handler(requests):
+        await gate.wait()  # the first batch holds the only handler slot until close() gives up
+        return requests
+
+    policy = RecordingPolicy()
+    # a blocking strategy lets one more batch run its dedup step while the only slot is taken
+    batch = BatchProcessor(handler, dedup_function=lambda a, b: 0.0, policy=policy, max_concurrent_batches=1)
+    await asyncio.sleep(1.0)
+    first = asyncio.ensure_future(batch.process("first"))
+    await asyncio.sleep(0.020)  # "first" is in its handler call
+    second = [asyncio.ensure_future(batch.process(t)) for t in ("second", "third", "second")]
+    await asyncio.sleep(0.020)  # their batch waits for the slot
+    await batch.close(timeout=0.5)
+    outcomes = await asyncio.gather(first, *second, return_exceptions=True)
+    assert all(isinstance(o, ProcessorClosedError) for o in outcomes)
+    waiting = next(r for r in policy.records if r.n_requests == 3)
+    assert (waiting.size, waiting.failed, waiting.handler_s) == (2, True, 0.0)
+    assert waiting.dispatched_at == pytest.approx(1.030, abs=1e-9)
