@@ -145,10 +145,18 @@ class _Generation:
                         up.fail(item, own=False)
                     else:  # CancelledError, KeyboardInterrupt, StopAsyncIteration...: not raised into a reader as is
                         up.fail(slot_error(item, i), own=True)
-        except asyncio.CancelledError:
-            if not self.all_left:  # the batch was aborted (close with a timeout, loop shutdown)
+        except asyncio.CancelledError as exc:
+            if self.all_left:
+                pass  # every reader left: this pump's own cancellation, the generator is closed below
+            elif asyncio.current_task().cancelling():  # type: ignore[union-attr]  # aborted: close, loop shutdown
                 self._fail_open(ProcessorClosedError("the stream was aborted: the processor closed"))
                 raise
+            else:  # the generator raised CancelledError itself: a handler failure, like any other exception
+                self.stats.errors += 1
+                err = BatchProcessingError(f"the streaming handler raised CancelledError (after {steps} steps, "
+                                           f"batch of {n} requests)", original=exc, batch_size=n)
+                err.__cause__ = exc
+                self._fail_open(err)
         except (BatchProcessingError, ProcessingTimeoutError) as exc:
             self.stats.errors += 1
             self._fail_open(exc)

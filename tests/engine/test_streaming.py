@@ -388,6 +388,33 @@ async def test_a_generator_raising_mid_stream_fails_every_open_stream_with_its_c
     await finish(batch)
 
 
+async def test_a_generator_raising_cancelled_error_itself_is_a_handler_failure_not_a_shutdown():
+    async def handler(requests):
+        yield [f"{r}.0" for r in requests]
+        raise asyncio.CancelledError
+
+    batch = make(handler)
+    chunks, error = await start(batch, "q")
+    assert chunks == ["q.0"] and type(error) is BatchProcessingError
+    assert str(error) == "the streaming handler raised CancelledError (after 1 steps, batch of 1 requests)"
+    assert batch.get_stats().errors == 1
+    await finish(batch)
+
+
+async def test_leaving_process_streaming_early_leaves_every_stream_and_no_task():
+    handler = Driven()
+    batch = make(handler, window_ms=10)
+    handler.put(lambda rs: [END if r == "a" else f"{r}.0" for r in rs])
+    async for result in batch.process_streaming(["a", "b", "c"]):
+        assert result.index == 0 and result.value == []
+        break
+    else:
+        raise AssertionError("nothing yielded")
+    await settle()
+    assert handler.closed == 1  # "b" and "c" lost their only readers: the generation was closed
+    await finish(batch)
+
+
 async def test_no_step_within_processing_timeout_fails_the_open_streams_with_a_timeout():
     handler = Driven()
     batch = make(handler, processing_timeout=5)
