@@ -44,8 +44,9 @@ class BatchProcessor:
     """Collects concurrent requests into batches, deduplicates them, and runs the handler once per batch.
 
     ``handler(requests: list) -> list`` (sync or async) receives only unique requests and returns one
-    result per request, in order. A sync handler runs in a worker thread. See :class:`BatchConfig` and
-    the README for every keyword.
+    result per request, in order. A sync handler runs in a worker thread. An async generator function
+    streams instead: it yields steps of one chunk per request, read with :meth:`stream` (duplicates share
+    one generation). See :class:`BatchConfig` and the README for every keyword.
 
     >>> batch = BatchProcessor(handler=run_llm, window_ms=50, max_size=32)   # doctest: +SKIP
     >>> await batch.process({"query": "What's the weather?"})                 # doctest: +SKIP
