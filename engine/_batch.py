@@ -25,7 +25,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._failures import caller_error, fresh_copy, raisable, raised_by_handler, slot_error
+# (moved to _failures.py, shared with the streaming call; imported under the names this module always used)
+from ._failures import caller_error as _caller_error
+from ._failures import fresh_copy as _fresh
+from ._failures import raisable as _raisable
+from ._failures import raised_by_handler as _raised_by_handler
+from ._failures import slot_error as _slot_error
 from ._handler import Handler, check_results
 from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
@@ -113,12 +118,12 @@ class BatchRunner:
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
-            handler_failure = isinstance(exc, Exception) or raised_by_handler(exc)  # else: a shutdown
+            handler_failure = isinstance(exc, Exception) or _raised_by_handler(exc)  # else: a shutdown
             if handler_failure:
                 self._stats.errors += 1
                 if isinstance(exc, BatchTimeoutError):
                     self._stats.timeouts += 1
-            error = caller_error(exc, len(unique), handler_failure)
+            error = _caller_error(exc, len(unique), handler_failure)
             answered = self._scatter(entries, None, None, 0.0, failure=error)
             if not handler_failure:
                 raise
@@ -298,8 +303,8 @@ class BatchRunner:
                         continue  # dropped before the call: settled then, and nobody waits for it
                     result = results[slot]  # type: ignore[index]
                 is_error = isinstance(result, BaseException)
-                if is_error and not raisable(result):
-                    result = slot_error(result, i)
+                if is_error and not _raisable(result):
+                    result = _slot_error(result, i)
             if entry.state != DONE:  # (a second pass, after a failure, skips what the first settled)
                 entry.state = DONE
                 key = entry.key
@@ -314,7 +319,7 @@ class BatchRunner:
             while True:
                 if fut is not None and not fut.done():
                     if is_error:
-                        fut.set_exception(result if record else fresh_copy(result))
+                        fut.set_exception(result if record else _fresh(result))
                         failed += 1
                     else:
                         fut.set_result(result)
