@@ -16,6 +16,7 @@ from batchsieve import (
     BatchProcessor,
     ProcessingTimeoutError,
     ProcessorClosedError,
+    QueueFullError,
     ReentrantCallError,
     RequestTimeoutError,
     StreamOverflowError,
@@ -198,6 +199,46 @@ async def test_scope_and_dedup_false_get_generations_of_their_own():
     assert await asyncio.gather(*readers) == [(["q.0"], None)] * 3
     assert handler.calls == [["q", "q", "q"]]
     assert batch.get_stats().streams_started == 3
+    await finish(batch)
+
+
+async def test_a_mid_stream_joiner_of_another_scope_or_without_dedup_gets_a_generation_of_its_own():
+    handler = Driven()
+    batch = make(handler, max_concurrent_batches=3)
+    first = start(batch, "q", scope="a")
+    await settle()
+    handler.put(chunk(0))
+    await settle()
+    others = [start(batch, "q", scope="b"), start(batch, "q", scope="a", dedup=False)]
+    joiner = start(batch, "q", scope="a")
+    await settle()
+    assert handler.calls == [["q"], ["q", "q"]]  # the two others, batched together; the joiner shares the first
+    handler.put(end_all)
+    handler.put(chunk(1), call=1)
+    handler.put(end_all, call=1)
+    assert await first == (["q.0"], None) and await joiner == (["q.0"], None)
+    assert await asyncio.gather(*others) == [(["q.1"], None)] * 2
+    await finish(batch)
+
+
+async def test_a_full_queue_refuses_a_stream_on_its_first_read_and_takes_nothing():
+    handler = Driven()
+    batch = make(handler, max_queue_size=1, max_size=1)
+    running = start(batch, "a")  # its batch holds the only handler slot
+    await settle()
+    waiting = start(batch, "b")  # queued: the queue is full now
+    await settle()
+    refused = batch.stream("c")
+    with pytest.raises(QueueFullError):
+        await refused.__anext__()
+    joined = start(batch, "a")  # a mid-stream joiner takes no queue place
+    await settle()
+    handler.put(chunk(0))
+    handler.put(end_all)
+    handler.put(end_all, call=1)
+    assert await running == (["a.0"], None) and await joined == (["a.0"], None)
+    assert await waiting == ([], None)
+    assert batch.get_stats().total_requests == 3
     await finish(batch)
 
 
