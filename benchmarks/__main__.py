@@ -123,6 +123,10 @@ def _demo(ctx: Context, backend: str) -> list[str]:
     return args
 
 
+def _streaming(ctx: Context) -> list[str]:
+    return ["--json", str(ctx.artifacts / "streaming.json")] + (["--quick"] if ctx.quick else [])
+
+
 def _soak(ctx: Context) -> list[str]:
     return ["--quick", "--rounds", "2"] if ctx.quick else []
 
@@ -154,6 +158,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("end_to_end_model", "engine/demo.py", lambda ctx: _demo(ctx, "model"),
               "the demo's workload with the embedded model as the batch handler (real batched inference)",
               module="batchsieve"),
+    Benchmark("streaming", "benchmarks/streaming.py", _streaming,
+              "a simulated LLM streaming backend on a duplicate-heavy stream: tokens generated and time to first "
+              "token, shared streams vs no dedup"),
     Benchmark("soak", "benchmarks/soak.py", _soak,
               "a saturated processor with and without faults: RSS growth, throughput ratio", optional=True),
     Benchmark("server", "benchmarks/server.py", _server,

@@ -17,6 +17,7 @@ from .errors import (
     QueueFullError,
     ReentrantCallError,
     RequestTimeoutError,
+    StreamOverflowError,
     WrongEventLoopError,
 )
 from .normalize import normalize_text
@@ -49,6 +50,7 @@ __all__ = [
     "QueueState",
     "ReentrantCallError",
     "RequestTimeoutError",
+    "StreamOverflowError",
     "StreamResult",
     "WrongEventLoopError",
     "make_strategy",

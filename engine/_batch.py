@@ -22,14 +22,20 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+# (moved to _failures.py, shared with the streaming call; imported under the names this module always used)
+from ._failures import caller_error as _caller_error
+from ._failures import fresh_copy as _fresh
+from ._failures import raisable as _raisable
+from ._failures import raised_by_handler as _raised_by_handler
+from ._failures import slot_error as _slot_error
 from ._handler import Handler, check_results
 from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment
-from .errors import BatchProcessingError, BatchTimeoutError, ProcessingTimeoutError, ProcessorClosedError
+from .errors import BatchProcessingError, BatchTimeoutError, ProcessingTimeoutError
 from .policies import BatchRecord, DispatchPolicy
 from .queue import RequestQueue
 from .request import DONE, Entry
@@ -67,6 +73,8 @@ class BatchRunner:
         self.dedup_threads = WorkerPool(1, "batchsieve-dedup")  # the encoder serialises its batches anyway
         self._dedup_backoff_until = -math.inf
         self.on_finished: Callable[[], None] = lambda: None  # the dispatcher's hook, called after every batch
+        # set for an async generator handler (the processor's handler setter): runs a batch as shared streams
+        self.stream_batch: Callable[..., Awaitable[list[Any]]] | None = None
 
     def bind_loop(self) -> None:
         """A new event loop took over: the handler slots belong to it."""
@@ -93,8 +101,13 @@ class BatchRunner:
                     unique, slot_of = self._drop_abandoned(entries, unique, slot_of)
                 t0 = loop.time()  # the loop's clock, as every time the dispatch policy sees
                 try:
-                    # an empty call: every caller left while the batch waited for its slot
-                    results = await self._call(unique, running) if unique else []
+                    if not unique:  # an empty call: every caller left while the batch waited for its slot
+                        results = []
+                    elif self.stream_batch is None:
+                        results = await self._call(unique, running)
+                    else:  # a generator handler: its callers get their streams at once; the slot is held to the end
+                        results = await self.stream_batch(self, entries, unique, slot_of, lambda ups: self._scatter(
+                            entries, ups, slot_of, loop.time()))
                 finally:
                     handler_s = loop.time() - t0
             finally:
@@ -346,55 +359,3 @@ class BatchRunner:
                 stats.policy_errors += 1
                 logger.exception("dispatch policy failed in on_batch_done")
         self.on_finished()
-
-
-def _raisable(exc: BaseException) -> bool:
-    """Whether a handler's per-slot exception can be raised to its callers as is."""
-    return isinstance(exc, Exception) and not isinstance(exc, StopIteration)
-
-
-def _slot_error(exc: BaseException, index: int) -> BatchProcessingError:
-    """A slot value asyncio cannot raise into a caller as is (StopIteration, CancelledError, KeyboardInterrupt,
-    SystemExit, ...): a ``BatchProcessingError`` carrying it, so the caller neither looks cancelled nor stops
-    the loop."""
-    err = BatchProcessingError(f"handler returned {type(exc).__name__} in result slot {index}", original=exc)
-    err.__cause__ = exc
-    return err
-
-
-def _raised_by_handler(exc: BaseException) -> bool:
-    """A ``CancelledError`` the handler raised itself (nobody cancelled this batch), or a ``BaseException``
-    from a worker thread: a handler failure, not a shutdown."""
-    if isinstance(exc, asyncio.CancelledError):
-        task = asyncio.current_task()
-        return task is not None and not task.cancelling()
-    return False
-
-
-def _caller_error(exc: BaseException, n_unique: int, handler_failure: bool) -> BaseException:
-    """What the callers of a failed batch raise (the original chained); not a handler failure: a shutdown."""
-    if isinstance(exc, (BatchTimeoutError, BatchProcessingError)):
-        return exc
-    original = exc.original if isinstance(exc, ThreadAbort) else exc
-    if handler_failure:
-        err = BatchProcessingError(
-            f"handler raised {type(original).__name__}: {original} (batch of {n_unique} requests)",
-            original=original, batch_size=n_unique)
-        err.__cause__ = original
-        return err
-    return ProcessorClosedError(f"batch aborted: {type(exc).__name__}")
-
-
-def _fresh(err: BaseException) -> BaseException:
-    """A copy of a batch failure for one more caller: each caller raises its own exception object, so
-    tracebacks do not pile up on a shared one."""
-    if isinstance(err, BatchProcessingError):
-        copy = BatchProcessingError(str(err), original=err.original, batch_size=err.batch_size)
-        copy.__cause__ = err.__cause__
-        return copy
-    try:
-        copy = type(err)(*err.args)
-    except Exception:
-        return err
-    copy.__cause__ = err.__cause__
-    return copy

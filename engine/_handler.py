@@ -60,13 +60,22 @@ def check_results(results: Any, n: int) -> list[Any]:
     return results
 
 
+def is_stream_handler(func: Any) -> bool:
+    """Whether ``func`` is an async generator function (or an instance whose ``__call__`` is one): a streaming
+    handler, which yields steps of one chunk per request instead of returning a list."""
+    call = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
+    return inspect.isasyncgenfunction(call)
+
+
 def check_handler(func: Any) -> Handler:
-    """``func`` as a handler, or ``TypeError``: a callable taking a list, not a generator function."""
+    """``func`` as a handler, or ``TypeError``: a callable taking a list (a function returning the list of
+    results, or an async generator function yielding steps); a sync generator function is refused."""
     if isinstance(func, HandlerSlot):
         func = func.func  # batch.handler = other.handler
     if func is None or not callable(func):
         raise TypeError(f"handler must be a callable taking a list of requests, got {func!r}")
     call = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
-    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
-        raise TypeError(f"handler must return a list of results, not be a generator function: {func!r}")
+    if inspect.isgeneratorfunction(call):
+        raise TypeError(f"handler must return a list of results or be an async generator function, not a sync "
+                        f"generator function: {func!r}")
     return func

@@ -9,7 +9,8 @@
     ├── ReentrantCallError (RuntimeError)   process() or close() from inside this processor's own handler
     ├── WrongEventLoopError (RuntimeError)  process() from another event loop while busy on one
     ├── BatchProcessingError                the handler failed for this request's batch (cause chained),
-    │                                       or returned a result list of the wrong length or type
+    │                                       or returned a result list (or a stream step) of the wrong length or type
+    ├── StreamOverflowError                 a stream() reader fell more than ``buffer`` chunks behind its stream
     └── BatchTimeoutError (TimeoutError)    a time limit ran out (catch this for either leaf)
         ├── RequestTimeoutError             the caller's own ``timeout`` ran out; the shared work goes on
         └── ProcessingTimeoutError          the handler call exceeded ``processing_timeout``
@@ -31,6 +32,7 @@ __all__ = [
     "QueueFullError",
     "ReentrantCallError",
     "RequestTimeoutError",
+    "StreamOverflowError",
     "WrongEventLoopError",
 ]
 
@@ -71,6 +73,11 @@ class BatchProcessingError(BatchsieveError):
         super().__init__(message)
         self.original = original
         self.batch_size = batch_size
+
+
+class StreamOverflowError(BatchsieveError):
+    """This ``stream()`` reader fell more than ``buffer`` chunks behind its running stream and was cut off (after
+    the chunks it had read); the stream goes on for its other readers."""
 
 
 class BatchTimeoutError(BatchsieveError, TimeoutError):

@@ -15,20 +15,24 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ._batch import IN_HANDLER_OF, BatchRunner
 from ._checks import check_number
+from ._chunk_stream import ChunkStream, collect, collect_each, make_stream
 from ._dispatcher import Dispatcher
-from ._handler import Handler, HandlerSlot, check_handler, is_async_callable
+from ._explain import explain_merge
+from ._handler import Handler, HandlerSlot, check_handler, is_async_callable, is_stream_handler
 from ._intake import Intake, check_call
+from ._stream_call import StreamBatches
+from ._stream_result import StreamResult
+from ._streams import LiveStreams
 from .config import BatchConfig
-from .dedup import DedupStrategy, ExactStrategy, make_strategy
+from .dedup import DedupStrategy, make_strategy
 from .errors import ProcessorClosedError, ReentrantCallError, RequestTimeoutError
 from .policies import DispatchPolicy, FixedWindowPolicy, make_policy
 from .queue import RequestQueue
-from .request import freeze_scope, read_request
 from .stats import BatchStats, StatsCollector
 
 __all__ = ["BatchProcessor", "StreamResult"]
@@ -36,39 +40,21 @@ __all__ = ["BatchProcessor", "StreamResult"]
 _in_handler_of = IN_HANDLER_OF.get  # bound once: the re-entrancy check runs on every call
 
 
-@dataclass(frozen=True, slots=True)
-class StreamResult:
-    """One result of :meth:`BatchProcessor.process_streaming`: the request's index and its outcome."""
-
-    index: int
-    value: Any = None
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when the request succeeded."""
-        return self.error is None
-
-    def unwrap(self) -> Any:
-        """The value, or raise the request's exception."""
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 class BatchProcessor:
     """Collects concurrent requests into batches, deduplicates them, and runs the handler once per batch.
 
     ``handler(requests: list) -> list`` (sync or async) receives only unique requests and returns one
-    result per request, in order. A sync handler runs in a worker thread. See :class:`BatchConfig` and
-    the README for every keyword.
+    result per request, in order. A sync handler runs in a worker thread. An async generator function
+    streams instead: it yields steps of one chunk per request, read with :meth:`stream` (duplicates share
+    one generation). See :class:`BatchConfig` and the README for every keyword.
 
     >>> batch = BatchProcessor(handler=run_llm, window_ms=50, max_size=32)   # doctest: +SKIP
     >>> await batch.process({"query": "What's the weather?"})                 # doctest: +SKIP
     """
 
-    __slots__ = ("_closing", "_config", "_dispatcher", "_handler", "_intake", "_policy", "_queue", "_runner",
-                 "_stats", "_strategy")  # an unknown attribute (batch.max_batch = 3) is refused, not silently kept
+    # an unknown attribute (batch.max_batch = 3) is refused, not silently kept
+    __slots__ = ("_closing", "_config", "_dispatcher", "_handler", "_intake", "_live", "_policy", "_queue", "_runner",
+                 "_stats", "_strategy", "_streams")
 
     def __init__(self, handler: Handler | None = None, *, strategy: DedupStrategy | None = None,
                  policy: DispatchPolicy | None = None, **options: Any) -> None:
@@ -98,6 +84,8 @@ class BatchProcessor:
         self._dispatcher = Dispatcher(self._config, self._queue, policy, self._runner, self._stats)
         self._intake = Intake(self._config, self._queue, self._stats, policy, self._dispatcher, self._runner,
                               notify_policy=notify_policy)
+        self._live = LiveStreams()  # running shared streams by exact key (a generator handler's)
+        self._streams = StreamBatches(self._stats, self._live)
         self._closing = False
         self._handler: Handler | None = None  # the runner's, mirrored for the hot path's "no handler" check
         if handler is not None:
@@ -118,8 +106,15 @@ class BatchProcessor:
     @handler.setter
     def handler(self, func: Handler) -> None:
         func = check_handler(func)
-        self._runner.handler = self._handler = func
-        self._runner.handler_is_async = is_async_callable(func)
+        runner = self._runner
+        streaming = is_stream_handler(func)
+        if streaming != (runner.stream_batch is not None) and self._handler is not None and (
+                self._queue or self._dispatcher.batches):  # its callers expect the other kind of answer
+            raise ValueError("a generator handler and a plain one cannot replace each other while requests are "
+                             "pending")
+        runner.handler = self._handler = func
+        runner.handler_is_async = is_async_callable(func)
+        runner.stream_batch = self._streams.run if streaming else None
 
     @property
     def dedup_threshold(self) -> float:
@@ -200,6 +195,8 @@ class BatchProcessor:
         if _in_handler_of() is self._runner:
             raise ReentrantCallError("the handler called process() on its own processor: the call would wait "
                                      "for the batch that is making it; use another processor")
+        if self._runner.stream_batch is not None:  # a generator handler: each request's list of chunks
+            return await collect(self, request, priority, timeout, scope, dedup, return_exceptions)
         if request.__class__ is list:
             return await self._process_many(request, priority, timeout, scope, dedup, return_exceptions)
         intake = self._intake
@@ -244,6 +241,10 @@ class BatchProcessor:
             raise ReentrantCallError("the handler called process_streaming() on its own processor")
         if not isinstance(requests, Sequence) or isinstance(requests, (str, bytes, dict)):
             raise TypeError(f"process_streaming takes a sequence of requests, got {type(requests).__name__}")
+        if self._runner.stream_batch is not None:  # a generator handler: each request's chunks, once it is over
+            async for index, chunks, error in collect_each(self, requests, priority, timeout, scope, dedup):
+                yield StreamResult(index, chunks, error)
+            return
         pairs = self._intake.submit_all(requests, scope, dedup, priority, timeout)
         done: asyncio.Queue[int] = asyncio.Queue()
         for i, (_, fut) in enumerate(pairs):
@@ -275,6 +276,17 @@ class BatchProcessor:
         finally:
             self._leave(pairs)
 
+    def stream(self, request: Any, *, priority: int = 0, timeout: float | None = None, scope: Hashable = None,
+               dedup: bool = True, stream_timeout: float | None = None, buffer: int = 1024) -> ChunkStream:
+        """``async for chunk in batch.stream(request)``: the request's chunks as the handler generates them.
+
+        Duplicates share one generation: a caller joining mid-stream reads every chunk from the start.
+        ``timeout`` bounds the wait for the first chunk, ``stream_timeout`` the whole stream
+        (:class:`RequestTimeoutError`). A reader more than ``buffer`` chunks behind a running stream is cut
+        off (:class:`StreamOverflowError`). A plain handler's result is the only chunk. See the README.
+        """
+        return make_stream(self, request, priority, timeout, scope, dedup, stream_timeout, buffer)
+
     async def warmup(self) -> None:
         """Load the dedup strategy's encoder now (in a worker thread) instead of on the first batch."""
         warm = getattr(self._strategy, "warmup", None)
@@ -287,28 +299,7 @@ class BatchProcessor:
 
         Blocking (it may run the encoder); call it from a worker thread inside a server.
         """
-        config = self._config
-        text_a, fields_a = read_request(a, config.text_key, config.text_fn)
-        text_b, fields_b = read_request(b, config.text_key, config.text_fn)
-        if not config.enable_dedup:
-            return "no merge: dedup is off (enable_dedup=False)"
-        if freeze_scope(scope_a) != freeze_scope(scope_b):
-            return "no merge: different scopes"
-        if fields_a is None or fields_b is None:
-            return "no merge: a field has no stable identity, so that request is never merged"
-        if fields_a != fields_b:
-            return "no merge: the requests' other fields differ"
-        norm = config.normalize
-        if norm(text_a) == norm(text_b):
-            return "merge: identical after normalisation (exact match)"
-        strategy = self._strategy
-        if isinstance(strategy, ExactStrategy):
-            return "no merge: the normalised texts differ (exact strategy)"
-        if max(len(text_a), len(text_b)) > config.dedup_max_chars:
-            return f"no merge: longer than dedup_max_chars={config.dedup_max_chars}, so exact matching only"
-        if hasattr(strategy, "explain"):
-            return strategy.explain(text_a, text_b, config.dedup_threshold)
-        return f"decided by the {strategy.name!r} strategy"
+        return explain_merge(self._config, self._strategy, a, b, scope_a, scope_b)
 
     def get_stats(self) -> BatchStats:
         """A snapshot of the counters, latencies and the current window."""

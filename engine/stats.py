@@ -46,6 +46,13 @@ class BatchStats:
     dropped_before_call: int = 0  # handler slots dropped right before the call: every caller had left
     stuck_handler_calls: int = 0  # sync handler calls past their time limit whose thread still runs (slot held)
     policy_errors: int = 0  # exceptions from the dispatch policy (the dispatcher carried on without it)
+    streams_started: int = 0  # upstream streams a generator handler produced (one per distinct request)
+    stream_subscribers: int = 0  # readers of those streams (stream() calls, and process() on a generator handler)
+    subscribers_per_stream: float = 0.0  # stream_subscribers / streams_started
+    stream_chunks_generated: int = 0  # chunks the handler produced into the streams
+    stream_chunks_fanned_out: int = 0  # chunks handed to readers (each reader counts its own)
+    streams_closed_early: int = 0  # streams whose every reader left before the end (generator closed when all did)
+    stream_overflows: int = 0  # readers cut off for falling more than `buffer` chunks behind (StreamOverflowError)
     merges: dict[str, int] = field(default_factory=dict)  # by stage: exact_queued, exact_inflight, ...
     dispatch_reasons: dict[str, int] = field(default_factory=dict)  # full, window, max_wait, ...
     policy: dict[str, Any] = field(default_factory=dict)  # the window policy's own estimates
@@ -69,6 +76,12 @@ class StatsCollector:
         self.dropped_before_call = 0
         self.stuck_handler_calls = 0
         self.policy_errors = 0
+        self.streams_started = 0
+        self.stream_subscribers = 0
+        self.stream_chunks_generated = 0
+        self.stream_chunks_fanned_out = 0
+        self.streams_closed_early = 0
+        self.stream_overflows = 0
         self.last_dedup_failure: str | None = None
         self.merges: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -118,6 +131,13 @@ class StatsCollector:
             dropped_before_call=self.dropped_before_call,
             stuck_handler_calls=self.stuck_handler_calls,
             policy_errors=self.policy_errors,
+            streams_started=self.streams_started,
+            stream_subscribers=self.stream_subscribers,
+            subscribers_per_stream=self.stream_subscribers / self.streams_started if self.streams_started else 0.0,
+            stream_chunks_generated=self.stream_chunks_generated,
+            stream_chunks_fanned_out=self.stream_chunks_fanned_out,
+            streams_closed_early=self.streams_closed_early,
+            stream_overflows=self.stream_overflows,
             merges=dict(self.merges),
             dispatch_reasons=dict(self.reasons),
             policy=policy,

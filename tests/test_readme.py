@@ -45,6 +45,8 @@ BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
 
 #: what the README's examples print, by the heading they stand under
 EXPECTED_OUTPUT = {
+    # three readers of one prompt: one generation, three subscribers, every token for each
+    "Streaming answers": "['an', 'answer', 'to', 'why', 'is', 'the', 'sky', 'blue?'] 1 3\n",
     # one request, then two that are the same after normalisation: 3 answered with 2 handler slots
     "Quick start": "answer to What's the weather? ['answer to Show me my invoice', 'answer to Show me my invoice'] "
                    "0.3333333333333333\n",

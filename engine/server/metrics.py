@@ -21,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .._handler import is_stream_handler
+
 __all__ = ["CONTENT_TYPE", "OUTCOMES", "ProcessorCollector", "ServerMetrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -124,6 +126,19 @@ class ServerMetrics:
         import inspect
 
         sizes, seconds = self.batch_size, self.handler_seconds
+        if is_stream_handler(handler):  # a generator handler: the duration is the whole generation's
+            async def observed_stream(requests: list) -> Any:
+                sizes.observe(len(requests))
+                t0 = time.perf_counter()
+                gen = handler(requests)
+                try:
+                    async for step in gen:
+                        yield step
+                finally:
+                    await gen.aclose()  # closing this one closes the handler's (the backend stops)
+                    seconds.observe(time.perf_counter() - t0)
+
+            return observed_stream
         if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
                 getattr(handler, "__call__", None)):  # noqa: B004 - an async __call__ makes an async handler
             async def observed_async(requests: list) -> Any:

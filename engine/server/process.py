@@ -5,6 +5,8 @@ Body: ``{"request": R}`` or ``{"requests": [R, ...]}``, plus optional ``priority
 handler takes: a string, or an object with its text under the processor's ``text_key`` (default
 ``"query"``) and any other JSON fields. The answer is ``{"result": ...}`` or ``{"results": [...]}``, in
 order. A list is accepted or refused as a whole, and fails as a whole (the first failure's status).
+With ``"stream": true`` (one ``request``) the answer is the request's chunks as server-sent events
+(:mod:`batchsieve.server.sse`); ``timeout_ms`` then bounds the wait for the first chunk.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..request import read_request
 from .auth import RequestScope
 from .body import read_model
 from .errors import ApiError
+from .sse import stream_response
 
 __all__ = ["ProcessRequest", "router"]
 
@@ -36,6 +39,7 @@ class ProcessRequest(BaseModel):
     priority: int = 0
     timeout_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     dedup: bool = True
+    stream: bool = False  # one "request" only: its chunks as server-sent events (sse.py)
 
 
 def _items(body: ProcessRequest) -> tuple[list[Any], bool]:
@@ -85,6 +89,11 @@ async def process(request: Request, scope: RequestScope) -> Response:
         state.metrics.outcomes.labels("unavailable").inc(len(items))
         raise refused
     _check_items(items, state.batch, config.max_inputs, config.max_input_chars)
+    if body.stream:
+        if many:
+            raise ApiError(422, "'stream': true takes one 'request', not a list", param="stream")
+        return await stream_response(state, items[0], scope=scope, priority=body.priority,
+                                     timeout=state.timeout_for(body.timeout_ms), dedup=body.dedup)
     # always a list call (one item for "request"): a request that is itself a JSON array stays one request
     results = await state.submit(items, len(items), scope=scope, priority=body.priority,
                                  timeout=state.timeout_for(body.timeout_ms), dedup=body.dedup)

@@ -24,7 +24,8 @@ __all__ = ["ServerState"]
 logger = logging.getLogger("batchsieve.server")
 
 
-def _outcome(exc: BaseException) -> str:
+def outcome_of(exc: BaseException) -> str:
+    """The ``outcome`` label of an exception a call raised."""
     if isinstance(exc, QueueFullError):
         return "queue_full"
     if isinstance(exc, BatchTimeoutError):
@@ -112,7 +113,7 @@ class ServerState:
         except asyncio.CancelledError:
             raise  # the client went away: the processor already released its slots
         except Exception as exc:
-            self.metrics.outcomes.labels(_outcome(exc)).inc(n_items)
+            self.metrics.outcomes.labels(outcome_of(exc)).inc(n_items)
             raise engine_error(exc, self.config.retry_after) from None
         finally:
             self.metrics.latency.observe(time.perf_counter() - t0)

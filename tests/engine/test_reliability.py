@@ -614,16 +614,16 @@ async def test_run_time_setters_are_validated_and_take_effect():
         BatchProcessor(handler, adaptive=True, dedup_strategy="exact").window_ms = 30
 
 
-def test_generator_handlers_are_refused_at_construction():
+def test_sync_generator_handlers_are_refused_at_construction_and_async_ones_stream():
     async def agen(requests):
         yield requests
 
     def gen(requests):
         yield requests
 
-    for handler in (agen, gen):
-        with pytest.raises(TypeError, match="not be a generator function"):
-            BatchProcessor(handler)
+    with pytest.raises(TypeError, match="not a sync generator function"):
+        BatchProcessor(gen)
+    assert BatchProcessor(agen).handler.func is agen  # a streaming handler (tests/engine/test_streaming.py)
 
 
 @pytest.mark.looptime
