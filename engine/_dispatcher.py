@@ -3,9 +3,9 @@
 A dispatcher task lives only while there is work (nothing is left behind even without ``close()``).
 Each time the queue changes it asks :func:`batchsieve.policies.dispatch_time` when the pending requests
 should go, sleeps until then unless an arrival or a finishing batch wakes it first, then takes a batch
-from the queue and runs it as its own task. At most ``max_concurrent_batches`` handler calls run at
-once; with a blocking (semantic) strategy one more batch may be dispatched, so that its dedup (encoder,
-kernel) overlaps the running handler call.
+from the queue (within ``max_batch_cost``, bucketed by cost with ``bucket_by_cost``) and runs it as its own
+task. At most ``max_concurrent_batches`` handler calls run at once; with a blocking (semantic) strategy one
+more batch may be dispatched, so that its dedup (encoder, kernel) overlaps the running handler call.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ async def test_every_batch_respects_the_budget_and_oversize_requests_go_alone():
     assert reasons["budget"] > 0
     assert sum(reasons.values()) == len(handler.batches)
     await batch.close()
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("batchsieve")] == []  # nothing left behind
 
 
 @pytest.mark.looptime
