@@ -174,7 +174,7 @@ class Intake:
                 logger.exception("dispatch policy failed in on_arrival")
             dispatcher.poke()
         elif (queue.size == 1 or queue.size == self._min_size or queue.size == self._max_size
-              or queue.cost >= self._max_cost):
+              or (self._costed and queue.cost >= self._max_cost)):
             dispatcher.poke()  # a window opens, min_size is reached, or the batch just became full
         if dispatcher.task is None:
             dispatcher.start()

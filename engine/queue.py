@@ -69,7 +69,8 @@ class RequestQueue:
             self.window_start = entry.arrival
         self.size += 1
         self.waiting += 1
-        self.cost += entry.cost
+        if entry.cost:  # (a test, cheaper than the sum, on the count-only hot path where every cost is 0)
+            self.cost += entry.cost
         self._arrivals.append(entry)
         if entry.key is not None:
             self.by_key[entry.key] = entry
