@@ -234,6 +234,15 @@ def test_bucketing_chooses_among_a_bounded_view_of_a_long_queue():
     assert _seqs(q.take(2, now=0.0, max_wait=1.0, bucket=True)) == [0, 63]
 
 
+def test_the_view_of_a_bucketed_take_is_four_batches_for_larger_batches():
+    # n = 20: the view is 80 entries (4 * n, more than 64): the anchor's equals (cost 100) behind 79 cheap
+    # entries are out of view, behind 60 they are in (a view of 64 would hold only 3 of them)
+    far_out = _queue([100] + [1] * 79 + [100] * 19)
+    assert _seqs(far_out.take(20, now=0.0, max_wait=1.0, bucket=True)) == [0, *range(1, 20)]
+    far_in = _queue([100] + [1] * 60 + [100] * 19)
+    assert _seqs(far_in.take(20, now=0.0, max_wait=1.0, bucket=True)) == [0, *range(61, 80)]
+
+
 def test_bucketed_takes_leave_the_rest_queued_in_order():
     q = _queue([10, 500, 12, 480])
     q.take(2, now=0.5, max_wait=1.0, bucket=True)
