@@ -110,6 +110,10 @@ def _adaptive(ctx: Context) -> list[str]:
     return ["--out", str(ctx.artifacts / "adaptive")] + (["--quick", "--seconds", "1.5"] if ctx.quick else [])
 
 
+def _budgets(ctx: Context) -> list[str]:
+    return ["--json", str(ctx.artifacts / "budgets.json")] + (["--quick"] if ctx.quick else [])
+
+
 def _demo(ctx: Context, backend: str) -> list[str]:
     args = ["demo", "--backend", backend, "--no-progress", "--json", str(ctx.artifacts / f"demo_{backend}.json")]
     if ctx.device == "cuda":
@@ -152,6 +156,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               needs=("sentence_transformers",)),
     Benchmark("adaptive", "benchmarks/adaptive.py", _adaptive,
               "the adaptive window against fixed windows, simulated and on the real engine"),
+    Benchmark("budgets", "benchmarks/budgets.py", _budgets,
+              "batches sized by tokens (max_batch_cost + bucket_by_cost) vs count-only, the embedded model as handler"),
     Benchmark("end_to_end", "engine/demo.py", lambda ctx: _demo(ctx, "simulated-llm"),
               "the demo's workload (real questions, bursty) on the simulated LLM: unbatched vs batched vs dedup",
               module="batchsieve"),

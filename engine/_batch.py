@@ -354,7 +354,7 @@ class BatchRunner:
                     dispatched_at=dispatched_at, size=len(unique), n_requests=answered,
                     chars=sum(len(e.text) for e in unique), oldest_wait_s=dispatched_at - entries[0].arrival,
                     handler_s=handler_s, dedup_s=dedup_s, reason=reason,  # type: ignore[arg-type]
-                    failed=failed))
+                    failed=failed, cost=sum(e.cost for e in unique)))
             except Exception:  # a policy bug must not take requests down
                 stats.policy_errors += 1
                 logger.exception("dispatch policy failed in on_batch_done")

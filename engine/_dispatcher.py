@@ -3,9 +3,9 @@
 A dispatcher task lives only while there is work (nothing is left behind even without ``close()``).
 Each time the queue changes it asks :func:`batchsieve.policies.dispatch_time` when the pending requests
 should go, sleeps until then unless an arrival or a finishing batch wakes it first, then takes a batch
-from the queue and runs it as its own task. At most ``max_concurrent_batches`` handler calls run at
-once; with a blocking (semantic) strategy one more batch may be dispatched, so that its dedup (encoder,
-kernel) overlaps the running handler call.
+from the queue (within ``max_batch_cost``, bucketed by cost with ``bucket_by_cost``) and runs it as its own
+task. At most ``max_concurrent_batches`` handler calls run at once; with a blocking (semantic) strategy one
+more batch may be dispatched, so that its dedup (encoder, kernel) overlaps the running handler call.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class Dispatcher:
                 if at > now + EPS:
                     await self._sleep_until(at)
                     continue
-                entries = queue.take(config.max_size, now, max_wait_s)
+                entries = queue.take(config.max_size, now, max_wait_s, config.max_batch_cost,
+                                     bucket=config.bucket_by_cost)
                 if not entries:
                     continue
                 self._stats.reasons[reason] += 1
@@ -129,7 +130,7 @@ class Dispatcher:
         then decides, and the error is counted and logged)."""
         try:
             return dispatch_time(self._policy, self._queue, now, in_flight=len(self.batches), max_size=max_size,
-                                 max_wait_s=max_wait_s, closing=self.closing)
+                                 max_wait_s=max_wait_s, closing=self.closing, max_cost=self.config.max_batch_cost)
         except Exception:
             stats = self._stats
             stats.policy_errors += 1
@@ -138,7 +139,7 @@ class Dispatcher:
                                  stats.policy_errors)
             fallback = FixedWindowPolicy(self.config.window_ms / 1e3, self.config.min_size)
             return dispatch_time(fallback, self._queue, now, in_flight=len(self.batches), max_size=max_size,
-                                 max_wait_s=max_wait_s, closing=self.closing)
+                                 max_wait_s=max_wait_s, closing=self.closing, max_cost=self.config.max_batch_cost)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from ._batch import BatchRunner
+from ._budget import cost_of
 from ._dispatcher import Dispatcher
 from .config import BatchConfig
 from .errors import HandlerNotSetError, ProcessorClosedError, QueueFullError, WrongEventLoopError
@@ -27,7 +28,8 @@ __all__: list[str] = []  # internal module
 logger = logging.getLogger("batchsieve")
 _get_running_loop = asyncio.get_running_loop
 
-Prepared = tuple[str, str, Hashable, Hashable]  # (text, normalised text, fields, exact key or None)
+# (text, normalised text, fields, exact key or None, cost: 0 unless a cost budget or bucketing is on)
+Prepared = tuple[str, str, Hashable, Hashable, float]
 # The scope in a key is its typed identity (freeze_scope): scopes 1, 1.0 and True never meet.
 
 
@@ -81,6 +83,8 @@ class Intake:
         self._text_key = config.text_key
         self._normalize = config.normalize
         self._enable_dedup = config.enable_dedup
+        self._costed = config.costed
+        self._max_cost = math.inf if config.max_batch_cost is None else config.max_batch_cost
         self.seq = 0  # entries created (unique handler slots)
 
     def reconfigure(self, config: BatchConfig) -> None:
@@ -89,7 +93,7 @@ class Intake:
         self._max_size = config.max_size
 
     def prepare(self, request: Any, scope: Hashable, dedup: bool) -> Prepared:
-        """Validate one request; return ``(text, normalised text, fields, exact key or None)``."""
+        """Validate one request; return ``(text, normalised text, fields, exact key or None, cost)``."""
         if self._plain:  # no text_fn: the fast paths for "..." and {"query": "..."}
             if request.__class__ is str:
                 text, fields = request, ()
@@ -103,12 +107,13 @@ class Intake:
         else:
             text, fields = read_request(request, self._text_key, self._config.text_fn)
         norm = self._normalize(text)
+        cost = cost_of(request, text, self._config.cost_fn) if self._costed else 0.0
         if dedup and fields is not None and self._enable_dedup:
             # The common case (no scope, no other fields) keys on the string alone: one object fewer
             # per request for the garbage collector. A str never equals a tuple, so keys cannot collide.
             return text, norm, fields, (norm if scope is None and fields == () else
-                                        (freeze_scope(scope), norm, fields))
-        return text, norm, fields, None
+                                        (freeze_scope(scope), norm, fields)), cost
+        return text, norm, fields, None, cost
 
     def joins_running(self, prepared: Prepared) -> bool:
         """Whether this request would join a handler call already running (it takes no queue place)."""
@@ -155,9 +160,9 @@ class Intake:
                     self._stats.merges["exact_inflight"] += 1
                 return entry, fut
         self.seq += 1
-        text, norm, fields, _ = prepared
+        text, norm, fields, _, cost = prepared
         entry = Entry(request, text, norm, fields, None if scope is None else freeze_scope(scope), key, priority,
-                      self.seq, now, fut)
+                      self.seq, now, fut, cost)
         queue.push(entry)
         if deadline is not None:
             queue.add_deadline(entry, deadline)
@@ -168,7 +173,8 @@ class Intake:
                 self._stats.policy_errors += 1
                 logger.exception("dispatch policy failed in on_arrival")
             dispatcher.poke()
-        elif queue.size == 1 or queue.size == self._min_size or queue.size == self._max_size:
+        elif (queue.size == 1 or queue.size == self._min_size or queue.size == self._max_size
+              or (self._costed and queue.cost >= self._max_cost)):
             dispatcher.poke()  # a window opens, min_size is reached, or the batch just became full
         if dispatcher.task is None:
             dispatcher.start()

@@ -34,6 +34,11 @@ def _check_timeout(name: str, value: object) -> None:
             raise ValueError(f"{name} must be > 0 seconds or None, got {value!r}")
 
 
+def _check_budget(name: str, value: object) -> None:
+    if value is not None:
+        check_number(name, value, lo=0, lo_open=True)
+
+
 def _check_encoder(name: str, value: object) -> None:
     if value is not None and not callable(getattr(value, "encode", None)):
         raise TypeError(f"{name} must have an encode(texts) method, got {type(value).__name__}")
@@ -64,6 +69,12 @@ class BatchConfig:
     processing_timeout: float | None = field(default=30.0, metadata=_check(_check_timeout))
     #: waiting caller requests before QueueFullError
     max_queue_size: int = field(default=10_000, metadata=_check(check_int, lo=1))
+    #: None: batches sized by count only; else the most total cost (cost_fn) per handler call
+    max_batch_cost: float | None = field(default=None, metadata=_check(_check_budget))
+    #: request -> cost (a number >= 0); None: the request's text length in characters
+    cost_fn: Callable[[Any], float] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: a dispatch takes requests of similar cost together (max_wait still bounds every request)
+    bucket_by_cost: bool = field(default=False, metadata=_check(check_bool))
     #: handler calls in flight at once
     max_concurrent_batches: int = field(default=1, metadata=_check(check_int, lo=1))
     #: dispatch higher priority first
@@ -131,6 +142,8 @@ class BatchConfig:
         if self.min_window_ms > self.max_window_ms:
             raise ValueError(
                 f"min_window_ms ({self.min_window_ms!r}) must not exceed max_window_ms ({self.max_window_ms!r})")
+        if self.cost_fn is not None and not self.costed:
+            raise ValueError("cost_fn is only used with max_batch_cost= or bucket_by_cost=True")
         strategy = self.dedup_strategy
         if strategy not in DEDUP_STRATEGIES:
             raise ValueError(f"unknown dedup_strategy {strategy!r}; choose one of {', '.join(DEDUP_STRATEGIES)}")
@@ -138,6 +151,11 @@ class BatchConfig:
             raise ValueError("dedup_strategy='custom' needs dedup_function=callable(req1, req2) -> float")
         if strategy != "custom" and self.dedup_function is not None:
             raise ValueError(f"dedup_function is only used with dedup_strategy='custom', got {strategy!r}")
+
+    @property
+    def costed(self) -> bool:
+        """Whether each request's cost is computed at intake (a cost budget or bucketing is on)."""
+        return self.max_batch_cost is not None or self.bucket_by_cost
 
     @classmethod
     def field_names(cls) -> frozenset[str]:

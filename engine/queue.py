@@ -6,6 +6,8 @@ queued or already running. Entries are unique handler slots (exact duplicates we
 entry when they arrived).
 ``take`` chooses the next batch: first every entry that has waited ``max_wait`` or longer (oldest first,
 whatever its priority: no starvation), then by priority (higher first) and arrival (FIFO) within a priority.
+With a cost budget (or bucketing) the same order is walked by :func:`._budget.select`, which also stops at
+the budget; ``cost`` is the total cost of the queued entries.
 
 Removal is lazy: an entry taken or dropped changes state and is skipped when it reaches the head of the
 arrival deque or the top of the priority heap, so every operation is O(1) amortised (O(log n) with
@@ -20,8 +22,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 
+from ._budget import select
 from .request import DROPPED, IN_FLIGHT, QUEUED, Entry
 
 __all__: list[str] = []  # internal module
@@ -37,6 +40,7 @@ class RequestQueue:
         "_deadlines",
         "_heap",
         "by_key",
+        "cost",
         "priorities",
         "size",
         "waiting",
@@ -53,6 +57,7 @@ class RequestQueue:
         self._deadlines: list[tuple[float, int, Entry]] = []  # caller deadlines; stale tuples skipped
         self.size = 0  # queued entries (unique handler slots)
         self.waiting = 0  # caller requests waiting in the queue (duplicates included)
+        self.cost = 0.0  # total cost of the queued entries (0 unless costs are computed)
         self.window_start = math.inf
 
     def __len__(self) -> int:
@@ -64,6 +69,8 @@ class RequestQueue:
             self.window_start = entry.arrival
         self.size += 1
         self.waiting += 1
+        if entry.cost:  # (a test, cheaper than the sum, on the count-only hot path where every cost is 0)
+            self.cost += entry.cost
         self._arrivals.append(entry)
         if entry.key is not None:
             self.by_key[entry.key] = entry
@@ -131,6 +138,7 @@ class RequestQueue:
             return
         entry.state = DROPPED
         self.size -= 1
+        self.cost -= entry.cost
         if entry.key is not None and self.by_key.get(entry.key) is entry:
             del self.by_key[entry.key]
         if not self._reset_if_empty():
@@ -141,13 +149,18 @@ class RequestQueue:
         if self.size:
             return False
         self.window_start = math.inf
+        self.cost = 0.0  # no rounding left over from the running sum
         self._arrivals.clear()
         self._heap.clear()
         self._deadlines.clear()
         return True
 
-    def take(self, n: int, now: float, max_wait: float) -> list[Entry]:
-        """Remove and return the next batch of at most ``n`` entries."""
+    def take(self, n: int, now: float, max_wait: float, max_cost: float | None = None, *,
+             bucket: bool = False) -> list[Entry]:
+        """Remove and return the next batch of at most ``n`` entries (costing at most ``max_cost`` together,
+        the first entry whatever its cost; with ``bucket``, of similar costs: see :mod:`._budget`)."""
+        if max_cost is not None or bucket:
+            return self._take_costed(n, now, max_wait, math.inf if max_cost is None else max_cost, bucket)
         batch: list[Entry] = []
         arrivals = self._arrivals
         waiting = 0
@@ -182,6 +195,47 @@ class RequestQueue:
                 waiting += entry.count
         self.waiting -= waiting
         self.size -= len(batch)
+        return self._taken(batch, now)
+
+    def _take_costed(self, n: int, now: float, max_wait: float, max_cost: float, bucket: bool) -> list[Entry]:
+        batch = select(self._order(now, max_wait), n, max_cost, bucket=bucket, priorities=self.priorities)
+        for entry in batch:
+            entry.state = IN_FLIGHT
+            self.waiting -= entry.count
+            self.cost -= entry.cost
+        self.size -= len(batch)
+        self._head()  # taken entries at the head go now; the others are skipped later (lazy removal)
+        return self._taken(batch, now)
+
+    def _order(self, now: float, max_wait: float) -> Iterator[tuple[Entry, bool]]:
+        """``(entry, overdue)`` for the queued entries in take order, without changing anything: the
+        overdue ones oldest first, then by priority and arrival (the heap walked in order, not popped)."""
+        overdue_before = now - max_wait + 1e-9
+        if not self.priorities:
+            for entry in self._arrivals:
+                if entry.state == QUEUED:
+                    yield entry, entry.arrival <= overdue_before
+            return
+        overdue: set[int] = set()
+        for entry in self._arrivals:
+            if entry.state != QUEUED:
+                continue
+            if entry.arrival > overdue_before:
+                break
+            overdue.add(entry.seq)
+            yield entry, True
+        heap = self._heap
+        frontier = [(heap[0], 0)] if heap else []  # a heap of heap positions: the heap's items in order
+        while frontier:
+            (neg_priority, seq, entry), i = heapq.heappop(frontier)
+            if entry.state == QUEUED and -neg_priority == entry.priority and seq not in overdue:
+                yield entry, False
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(heap):
+                    heapq.heappush(frontier, (heap[child], child))
+
+    def _taken(self, batch: list[Entry], now: float) -> list[Entry]:
+        """Close or reopen the window after ``batch`` was taken."""
         if not self._reset_if_empty() and batch:
             # Leftovers open a new window now (their max_wait bound still counts from their arrival).
             self.window_start = now

@@ -102,12 +102,12 @@ class Entry:
     removed; an entry still queued with no caller left is dropped before dispatch.
     """
 
-    __slots__ = ("arrival", "count", "deadline", "fields", "fut", "key", "more", "norm", "priority",
+    __slots__ = ("arrival", "cost", "count", "deadline", "fields", "fut", "key", "more", "norm", "priority",
                  "request", "scope", "seq", "state", "text")
 
     def __init__(self, request: Any, text: str, norm: str, fields: Hashable, scope: Hashable,
                  key: Hashable | None, priority: int, seq: int, arrival: float,
-                 fut: asyncio.Future[Any]) -> None:
+                 fut: asyncio.Future[Any], cost: float = 0.0) -> None:
         self.request = request
         self.text = text
         self.norm = norm
@@ -122,6 +122,7 @@ class Entry:
         self.count = 1  # callers attached
         self.deadline = math.inf
         self.state = QUEUED
+        self.cost = cost  # the request's cost_fn value (0 when no cost budget nor bucketing is on)
 
     def add_waiter(self, fut: asyncio.Future[Any], arrival: float) -> None:
         """Another caller asks the same thing."""

@@ -50,6 +50,9 @@ EXPECTED_OUTPUT = {
     # one request, then two that are the same after normalisation: 3 answered with 2 handler slots
     "Quick start": "answer to What's the weather? ['answer to Show me my invoice', 'answer to Show me my invoice'] "
                    "0.3333333333333333\n",
+    # 8, 66, 9 and 7 tokens under a budget of 64: the three questions together (closest cost first), the
+    # long text alone
+    "Batches sized by tokens": "batch of [8, 9, 7] tokens\nbatch of [66] tokens\n",
 }
 
 

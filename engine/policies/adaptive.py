@@ -45,6 +45,12 @@ Decision rule
     ``idle_arrivals`` (default 0.5), waiting cannot grow the batch: dispatch now, reason ``"idle"``.
     The engine itself dispatches a full batch (``"full"``) and enforces ``max_wait``.
 
+    With a cost budget (``max_batch_cost``) the model learns from each batch's cost (``cost_fn``: tokens,
+    say) instead of its characters; a batch then holds at most :math:`M = \min(\text{max\_size},\
+    \text{max\_batch\_cost} / \bar c)` typical requests (:math:`\bar c` the running mean cost per request),
+    and the latency guard counts the actual queue as :math:`\max(p,\ C_{pending} / \bar c)` typical
+    requests, so a queue of long requests is predicted to cost what it costs.
+
     ``min_window``/``max_window`` bound the learned window. The latency guard may cut a window below
     ``min_window`` when even that wait would miss the target for the queue at hand (a request that
     already waited behind a busy handler, the first requests of a burst): waiting cannot meet the target
@@ -101,7 +107,8 @@ class AdaptiveWindowPolicy:
     change of speed, 3), ``rate_alpha`` (EWMA weight of one inter-arrival gap, 1/32), ``late_share``
     (share of requests allowed past the target before the feedback loop shrinks the budget, 0.03),
     ``feedback_gain`` (its step per request, 0.01; 0 turns it off), ``min_budget_factor`` (the least
-    share of the budget it may leave, 0.3).
+    share of the budget it may leave, 0.3), ``max_batch_cost`` (the engine's cost budget per batch, or
+    ``None``: the model then learns from characters).
     """
 
     def __init__(self, target_latency_s: float, min_window_s: float, max_window_s: float, min_size: int = 1,
@@ -110,7 +117,7 @@ class AdaptiveWindowPolicy:
                  deadband: float = 0.05, idle_arrivals: float = 0.5, deadline_margin_s: float = 0.002,
                  forgetting: float = 0.95, outlier_k: float = 3.0, shift_after: int = 3,
                  rate_alpha: float = 1 / 32, late_share: float = 0.03, feedback_gain: float = 0.01,
-                 min_budget_factor: float = 0.3) -> None:
+                 min_budget_factor: float = 0.3, max_batch_cost: float | None = None) -> None:
         self.target_latency_s = check_number("target_latency_s", target_latency_s, lo=0.0, lo_open=True)
         self.min_window_s = check_number("min_window_s", min_window_s, lo=0.0)
         self.max_window_s = check_number("max_window_s", max_window_s)
@@ -137,8 +144,12 @@ class AdaptiveWindowPolicy:
         self.min_budget_factor = check_number("min_budget_factor", min_budget_factor, lo=0.0, hi=1.0,
                                               lo_open=True)
 
+        self.max_batch_cost = (None if max_batch_cost is None
+                               else check_number("max_batch_cost", max_batch_cost, lo=0.0, lo_open=True))
+        # the cost feature's unit: the cost per request at which a batch of max_size just fills the budget
+        unit = _C0 if self.max_batch_cost is None else self.max_batch_cost / self.max_size
         self.model = ServiceTimeModel(self.max_size, forgetting=forgetting, outlier_k=outlier_k,
-                                      shift_after=shift_after)
+                                      shift_after=shift_after, unit=unit)
         self.arrivals = ArrivalRateEstimator(alpha=rate_alpha)
         self._max_window_eff = min(self.max_window_s, self.max_wait_s)
         self._min_window_eff = min(self.min_window_s, self._max_window_eff)
@@ -183,7 +194,10 @@ class AdaptiveWindowPolicy:
         """When to dispatch the pending requests (see the module docstring)."""
         now = state.now
         p = state.pending
-        m = self.max_size
+        m = self._batch_cap()
+        load = float(p)  # the queue, in typical requests
+        if state.pending_cost > 0.0 and self.max_batch_cost is not None and self.model.chars_per_request > 0:
+            load = max(load, state.pending_cost / self.model.chars_per_request)
         lines = self._lines
         lam_now = self.arrivals.rate_at(now) * self._unique
         reason: DispatchReason
@@ -194,7 +208,7 @@ class AdaptiveWindowPolicy:
         else:
             t0 = min(state.oldest_arrival, state.window_start)
             at, reason = state.window_start + self._window, "window"
-            guard = now + longest_wait_all(self._budget, now - t0, p, lam_now, lines, m)
+            guard = now + longest_wait_all(self._budget, now - t0, load, lam_now, lines, m)
             if guard < at:  # the queue is older or larger than the window assumed
                 at = guard
             if at > now and lam_now * (at - now) < self.idle_arrivals:
@@ -204,7 +218,7 @@ class AdaptiveWindowPolicy:
             at, reason = now, "deadline"  # no cost model yet: a caller with a deadline is not held
         if deadline != math.inf and at > now:
             margin = self.deadline_margin_s + self.noise_margin * self.model.margin_scale()
-            guard = now + longest_wait_all(deadline - margin, now, p, lam_now, lines, m)
+            guard = now + longest_wait_all(deadline - margin, now, load, lam_now, lines, m)
             if guard <= at:
                 at, reason = guard, "deadline"
         # A plan is never pushed later within one window: later decisions only bring it forward.
@@ -213,7 +227,7 @@ class AdaptiveWindowPolicy:
         self._plan_key, self._plan_at, self._plan_reason = state.window_start, at, reason
         if at < now:
             at = now
-        n_pred = p if at == math.inf else min(m, p + lam_now * (at - now))
+        n_pred = min(m, load) if at == math.inf else min(m, load + lam_now * (at - now))
         self._predicted_s = line_cost(lines, n_pred)
         self.decisions[reason] += 1
         return Decision(at, reason)
@@ -228,7 +242,7 @@ class AdaptiveWindowPolicy:
         if record.size > 0 and record.n_requests > 0:
             self._unique += 0.05 * (min(record.size / record.n_requests, 1.0) - self._unique)
         service = record.handler_s + record.dedup_s
-        self.model.observe(record.size, record.chars, service)
+        self.model.observe(record.size, record.chars if self.max_batch_cost is None else record.cost, service)
         self._feedback(record.oldest_wait_s + service, max(record.n_requests, record.size, 1))
         self._retune()
 
@@ -253,8 +267,9 @@ class AdaptiveWindowPolicy:
             "service_model": {
                 "intercept_ms": theta[0] * 1e3,
                 "per_request_ms": theta[1] / self.max_size * 1e3,
-                "per_kchar_ms": theta[2] / (self.max_size * _C0) * 1e6,
-                "chars_per_request": self.model.chars_per_request,
+                "per_kchar_ms": theta[2] / (self.max_size * self.model.unit) * 1e6,  # per 1000 cost units
+                "chars_per_request": self.model.chars_per_request,  # with a cost budget: cost per request
+                "feature": "chars" if self.max_batch_cost is None else "cost",
                 "residual_scale_ms": self.model.margin_scale() * 1e3,
                 "observations": self.model.observations,
                 "outliers_clipped": self.model.outliers,
@@ -262,7 +277,9 @@ class AdaptiveWindowPolicy:
             },
             "predicted_service_ms": self._predicted_s * 1e3,
             "predicted_single_ms": line_cost(lines, 1) * 1e3,
-            "predicted_full_ms": line_cost(lines, self.max_size) * 1e3,
+            "predicted_full_ms": line_cost(lines, self._batch_cap()) * 1e3,
+            "max_batch_cost": self.max_batch_cost,
+            "batch_cap": self._batch_cap(),
             "window_changes": self.window_changes,
             "batches": self.batches,
             "failed_batches": self.failed_batches,
@@ -272,6 +289,14 @@ class AdaptiveWindowPolicy:
         }
 
     # ------------------------------------------------------------------ internals
+
+    def _batch_cap(self) -> float:
+        """The most typical requests a batch holds: ``max_size``, or fewer when they fill the cost budget first."""
+        budget = self.max_batch_cost
+        per = self.model.chars_per_request
+        if budget is None or per <= 0.0:
+            return self.max_size
+        return min(float(self.max_size), max(1.0, budget / per))
 
     def _feedback(self, oldest_latency: float, weight: int) -> None:
         """Quantile tracking on realised latency: shrink the budget when too many requests are late.
@@ -308,7 +333,7 @@ class AdaptiveWindowPolicy:
                 logger.info("adaptive window: target_latency_ms=%.1f is feasible again (single request "
                             "about %.1f ms)", target * 1e3, single * 1e3)
         lam = self.arrivals.rate * self._unique
-        ideal = longest_wait_all(self._budget, 0.0, 1.0, lam, lines, self.max_size)
+        ideal = longest_wait_all(self._budget, 0.0, 1.0, lam, lines, self._batch_cap())
         ideal = min(max(ideal, self._min_window_eff), self._max_window_eff)
         self._ideal = ideal
         self._smooth += self.smoothing * (ideal - self._smooth)

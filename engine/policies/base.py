@@ -6,6 +6,7 @@ changes (an arrival, a dispatch, a batch finishing) and sleeps until the returne
 else wakes it first. Two rules are enforced by the engine itself, whatever the policy says:
 
 * ``pending >= max_size``: dispatch at once (reason ``"full"``);
+* with a cost budget, pending requests costing ``max_batch_cost`` or more: dispatch at once (``"budget"``);
 * no request waits in the queue past ``oldest_arrival + max_wait``  (reason ``"max_wait"``).
 
 After every batch the engine reports a :class:`BatchRecord` through :meth:`DispatchPolicy.on_batch_done`;
@@ -23,7 +24,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 __all__ = ["BatchRecord", "Decision", "DispatchPolicy", "DispatchReason", "QueueState"]
 
-DispatchReason = Literal["full", "window", "max_wait", "deadline", "idle", "close"]
+DispatchReason = Literal["full", "budget", "window", "max_wait", "deadline", "idle", "close"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class QueueState:
     oldest_arrival: float  # arrival time of the oldest pending request
     earliest_deadline: float = math.inf  # earliest caller deadline among pending requests
     in_flight: int = 0  # batches currently running
+    pending_cost: float = 0.0  # total cost of the pending requests (0 without a cost budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class BatchRecord:
     dedup_s: float = 0.0  # encoder + kernel time (CUDA-event timed on GPU)
     reason: DispatchReason = "window"
     failed: bool = False  # the handler raised, timed out or returned a bad result
+    cost: float = 0.0  # total cost (cost_fn) of the handler's requests (0 unless costs are computed)
 
 
 @runtime_checkable

@@ -9,9 +9,11 @@ Service-time model (:class:`ServiceTimeModel`)
     .. math:: S(n, c) = \theta_0 + \theta_1 \frac{n}{M} + \theta_2 \frac{c}{M C_0}
 
     seconds of handler time plus encoder/kernel time (``BatchRecord.handler_s + dedup_s``; on a GPU the
-    engine times that work with CUDA events). :math:`M` is ``max_size`` and :math:`C_0 = 100` characters,
-    so the features are of order one. :math:`\theta` is the exponentially weighted ridge least-squares
-    fit
+    engine times that work with CUDA events). :math:`M` is ``max_size`` and :math:`C_0` (``unit``) is 100
+    characters, so the features are of order one. With a cost budget :math:`c` is the batch's cost
+    (``cost_fn``: tokens, say) instead, and :math:`C_0` the cost per request at which a batch of
+    :math:`M` just fills the budget (``max_batch_cost / max_size``). :math:`\theta` is the exponentially
+    weighted ridge least-squares fit
 
     .. math:: \theta = \arg\min_\theta \sum_k \gamma^{K-k} (y_k - x_k^\top \theta)^2
               + \rho \, (\theta_1^2 + \theta_2^2)
@@ -64,8 +66,9 @@ class ServiceTimeModel:
 
     def __init__(self, max_size: int, *, forgetting: float = 0.95, outlier_k: float = 3.0,
                  scale_alpha: float = 0.1, shift_after: int = 3, shift_discount: float = 0.3,
-                 warmup: int = 3) -> None:
+                 warmup: int = 3, unit: float = _C0) -> None:
         self.max_size = max_size
+        self.unit = unit  # characters (or cost) per request that scale the second feature to order one
         self.forgetting = forgetting
         self.outlier_k = outlier_k
         self.scale_alpha = scale_alpha
@@ -76,7 +79,7 @@ class ServiceTimeModel:
         self._b = [0.0, 0.0, 0.0]
         self.theta = [0.0, 0.0, 0.0]
         self.scale: float | None = None  # running mean absolute residual, seconds
-        self.chars_per_request = _C0
+        self.chars_per_request = unit  # running mean of characters (or cost) per request
         self.observations = 0
         self.outliers = 0
         self.level_shifts = 0
@@ -85,7 +88,7 @@ class ServiceTimeModel:
 
     def _features(self, n: float, chars: float) -> tuple[float, float, float]:
         m = self.max_size
-        return (1.0, n / m, chars / (m * _C0))
+        return (1.0, n / m, chars / (m * self.unit))
 
     def predict(self, n: float, chars: float) -> float:
         """Predicted service seconds of a batch of ``n`` requests with ``chars`` characters in all."""
@@ -97,7 +100,7 @@ class ServiceTimeModel:
         """``(a, beta)``: service seconds ``a + beta * n`` of a future batch of ``n`` typical requests."""
         t = self.theta
         m = self.max_size
-        beta = t[1] / m + t[2] * self.chars_per_request / (m * _C0)
+        beta = t[1] / m + t[2] * self.chars_per_request / (m * self.unit)
         return max(t[0], 0.0), max(beta, 0.0)
 
     def size_spread(self) -> tuple[float, float]:

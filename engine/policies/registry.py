@@ -35,4 +35,5 @@ def make_policy(config: Any, name: str | PolicyName | None = None) -> DispatchPo
     return AdaptiveWindowPolicy(
         target_latency_s=config.target_latency_ms / 1e3, min_window_s=config.min_window_ms / 1e3,
         max_window_s=config.max_window_ms / 1e3, min_size=config.min_size, max_size=config.max_size,
-        max_wait_s=config.max_wait_ms / 1e3, max_concurrent_batches=config.max_concurrent_batches)
+        max_wait_s=config.max_wait_ms / 1e3, max_concurrent_batches=config.max_concurrent_batches,
+        max_batch_cost=config.max_batch_cost)

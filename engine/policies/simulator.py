@@ -140,6 +140,7 @@ class _Pending:
     """The simulator's pending requests, as :func:`~batchsieve.policies.decision.dispatch_time` reads them."""
 
     __slots__ = ("_arrivals", "_deadlines", "_queue", "_taken", "window_start")
+    cost = 0.0  # the simulator sizes batches by count only
 
     def __init__(self, arrivals: list[float], n: int) -> None:
         self._arrivals = arrivals

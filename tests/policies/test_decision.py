@@ -117,3 +117,35 @@ def test_no_deadline_is_passed_as_infinity() -> None:
     policy = _Policy(2.1)
     _decide(policy, _Pending(1))
     assert policy.states[0].earliest_deadline == math.inf
+
+
+# ---------------------------------------------------------------- cost budgets
+
+
+@pytest.mark.parametrize("cost", [10.0, 12.5])
+def test_pending_requests_costing_the_budget_go_now_without_asking(cost: float) -> None:
+    policy, pending = _Policy(10.0), _Pending(3)
+    pending.cost = cost
+    assert _decide(policy, pending, max_cost=10.0) == (2.0, "budget")
+    assert policy.states == []
+    assert pending.reads == {"oldest_arrival": 0, "earliest_deadline": 0}
+
+
+def test_under_the_budget_the_policy_decides_and_sees_the_pending_cost() -> None:
+    policy, pending = _Policy(2.2), _Pending(3, oldest=1.9)
+    pending.cost = 9.5
+    assert _decide(policy, pending, max_cost=10.0) == (2.2, "window")
+    assert policy.states[0].pending_cost == 9.5
+
+
+def test_without_a_budget_the_cost_is_never_read() -> None:
+    policy, pending = _Policy(2.2), _Pending(3, oldest=1.9)  # no cost attribute at all
+    assert _decide(policy, pending) == (2.2, "window")
+    assert policy.states[0].pending_cost == 0.0
+
+
+def test_a_full_count_wins_over_the_budget_and_closing_over_both() -> None:
+    pending = _Pending(8)
+    pending.cost = 100.0
+    assert _decide(_Policy(10.0), pending, max_cost=10.0) == (2.0, "full")
+    assert _decide(_Policy(10.0), pending, max_cost=10.0, closing=True) == (2.0, "close")

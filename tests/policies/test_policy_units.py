@@ -114,10 +114,12 @@ def test_the_adaptive_snapshot_reports_the_learned_costs_in_milliseconds():
                          "late_share", "oldest_latency_ms", "min_window_ms", "max_window_ms", "feasible",
                          "arrival_rate_per_s", "unique_fraction", "service_model", "predicted_service_ms",
                          "predicted_single_ms", "predicted_full_ms", "window_changes", "batches", "failed_batches",
-                         "max_concurrent_batches", "decisions", "dispatches"}
+                         "max_concurrent_batches", "decisions", "dispatches", "max_batch_cost", "batch_cap"}
+    assert (snap["max_batch_cost"], snap["batch_cap"]) == (None, 32)  # no cost budget: the count alone caps
     model = snap["service_model"]
     assert set(model) == {"intercept_ms", "per_request_ms", "per_kchar_ms", "chars_per_request", "residual_scale_ms",
-                          "observations", "outliers_clipped", "level_shifts"}
+                          "observations", "outliers_clipped", "level_shifts", "feature"}
+    assert model["feature"] == "chars"
     # the fit (a ridge regression: slightly biased) in the snapshot's units: ms, ms per request, ms per 1,000 chars
     from batchsieve.policies.estimators import _C0
 
