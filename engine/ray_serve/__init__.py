@@ -8,6 +8,7 @@ Needs the ``ray`` extra (``pip install 'batchsieve[ray]'``: Ray Serve 2.56 or la
 """
 
 from .deployment import BatchsieveReplica, batchsieve_deployment
+from .http import BatchsieveIngress, batchsieve_http
 from .keys import RoutingKey, rank_replicas
 from .router import SPILL_FACTOR, SPILL_SLACK, KeyAffineRouter
 from .stats import DeploymentStats, ReplicaStats, aggregate_stats, gather_stats
@@ -15,6 +16,7 @@ from .stats import DeploymentStats, ReplicaStats, aggregate_stats, gather_stats
 __all__ = [
     "SPILL_FACTOR",
     "SPILL_SLACK",
+    "BatchsieveIngress",
     "BatchsieveReplica",
     "DeploymentStats",
     "KeyAffineRouter",
@@ -22,6 +24,7 @@ __all__ = [
     "RoutingKey",
     "aggregate_stats",
     "batchsieve_deployment",
+    "batchsieve_http",
     "gather_stats",
     "rank_replicas",
 ]

@@ -23,7 +23,7 @@ from ray.serve.config import RequestRouterConfig
 from .._checks import check_bool
 from ..processor import BatchProcessor
 from .keys import RoutingKey
-from .router import KeyAffineRouter
+from .router import KeyAffineRouter, router_kwargs
 from .stats import ReplicaStats
 
 __all__ = ["BatchsieveReplica", "batchsieve_deployment"]
@@ -113,9 +113,7 @@ def batchsieve_deployment(handler: Callable[[list], Any], *, name: str = "batchs
     if ray_actor_options is not None:
         settings["ray_actor_options"] = dict(ray_actor_options)
     if route_by_key:
-        # the router class carries the processor's key rule by value (Ray's router kwargs must be JSON)
-        router_cls = type("KeyAffineRouter", (KeyAffineRouter,),
-                          {"routing_key": RoutingKey.from_options(processor_options),
-                           "__module__": KeyAffineRouter.__module__, "__qualname__": f"KeyAffineRouter[{name}]"})
-        settings["request_router_config"] = RequestRouterConfig(request_router_class=router_cls)
+        settings["request_router_config"] = RequestRouterConfig(
+            request_router_class=KeyAffineRouter,
+            request_router_kwargs=router_kwargs(RoutingKey.from_options(processor_options)))
     return serve.deployment(replica_cls, **settings)

@@ -9,14 +9,16 @@ caching replica queue lengths, backing off while every replica is full, dropping
 
 from __future__ import annotations
 
+import base64
 import random
-from typing import Any, ClassVar
+from typing import Any
 
+from ray import cloudpickle
 from ray.serve.request_router import PendingRequest, RequestRouter, RunningReplica
 
 from .keys import RoutingKey, rank_replicas
 
-__all__ = ["KeyAffineRouter"]
+__all__ = ["KeyAffineRouter", "router_kwargs"]
 
 #: a first choice is "far above the average" when its queue holds more than SPILL_FACTOR times the mean queue
 #: of the replicas plus SPILL_SLACK requests: 2x is the imbalance a key's own burst may cause before it is
@@ -36,16 +38,18 @@ class KeyAffineRouter(RequestRouter):
     a request the processor cannot read) goes to the less loaded of two random replicas.
 
     Requests are matched to the replica chosen for them (no FIFO reassignment), so a key's choice is never
-    given to another request. ``routing_key`` is set by :func:`batchsieve_deployment` from the processor's
-    options (``text_key``, ``text_fn``, ``normalize``).
+    given to another request. The key rule comes from the processor's options (``text_key``, ``text_fn``,
+    ``normalize``) through ``request_router_kwargs`` (see :func:`router_kwargs`).
     """
 
-    routing_key: ClassVar[RoutingKey] = RoutingKey()
-    spill_factor: ClassVar[float] = SPILL_FACTOR
-    spill_slack: ClassVar[int] = SPILL_SLACK
+    routing_key: RoutingKey = RoutingKey()
+    spill_factor: float = SPILL_FACTOR
+    spill_slack: int = SPILL_SLACK
 
-    def initialize_state(self, **kwargs: Any) -> None:
-        """Counters of the routing decisions, for tests and diagnostics."""
+    def initialize_state(self, routing_key: str | None = None, **kwargs: Any) -> None:
+        """Called by Serve with ``request_router_kwargs``: the key rule, and counters of the decisions."""
+        if routing_key is not None:
+            self.routing_key = cloudpickle.loads(base64.b64decode(routing_key))
         self.routed_by_key = 0
         self.spilled = 0
         self.routed_by_load = 0
@@ -83,3 +87,11 @@ class KeyAffineRouter(RequestRouter):
         self.routed_by_key += 1
         return [[r] for r in ranked]
 
+
+
+def router_kwargs(routing_key: RoutingKey) -> dict[str, str]:
+    """``request_router_kwargs`` carrying ``routing_key`` to every handle's router. Serve wants JSON there and
+    imports the router class by name (a subclass made at run time would not survive), so the key rule, whose
+    ``text_fn`` and ``normalize`` are functions, travels cloudpickled (as the processor options themselves do
+    to the replicas) in a base64 string."""
+    return {"routing_key": base64.b64encode(cloudpickle.dumps(routing_key)).decode("ascii")}
