@@ -48,6 +48,9 @@ EXPECTED_OUTPUT = {
     # one request, then two that are the same after normalisation: 3 answered with 2 handler slots
     "Quick start": "answer to What's the weather? ['answer to Show me my invoice', 'answer to Show me my invoice'] "
                    "0.3333333333333333\n",
+    # eleven calls through the handle, answered by two replicas
+    "Scaling out on Ray Serve": "answer to What's the weather? | answer to Where is my order? | 11 requests on 2 "
+                                "replicas\n",
 }
 
 
@@ -63,7 +66,7 @@ RUNNABLE = [(line, heading, code) for line, heading, code, runnable in BLOCKS if
 
 def test_only_the_examples_that_need_a_running_server_are_left_out():
     # a block marked "not run" is listed here by its heading, so a new one is a deliberate decision
-    assert [heading for _, heading, _, runnable in BLOCKS if not runnable] == ["Serving"]
+    assert [heading for _, heading, _, runnable in BLOCKS if not runnable] == ["Serving", "Scaling out on Ray Serve"]
 
 
 @pytest.mark.parametrize(("line", "heading", "code"), RUNNABLE, ids=[f"README.md:{line}" for line, *_ in RUNNABLE])
