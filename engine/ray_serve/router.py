@@ -72,6 +72,10 @@ class KeyAffineRouter(RequestRouter):
         """Ranks of replicas, most preferred first (one replica per rank for a keyed request)."""
         if not candidate_replicas:
             return []
+        if pending_request is not None:
+            # every replica is in the ranks below: if none accepts, Ray should back off before asking again
+            # (its locality mixin sets this once it has widened to all replicas; without it Ray retries at once)
+            pending_request.routing_context.should_backoff = True
         key = self.key_of(pending_request)
         if key is None:
             self.routed_by_load += 1

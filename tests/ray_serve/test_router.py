@@ -28,7 +28,8 @@ def _replicas(*ids: str) -> list[SimpleNamespace]:
 
 
 def _call(*args, method: str = "__call__", **kwargs) -> SimpleNamespace:
-    return SimpleNamespace(args=list(args), kwargs=kwargs, metadata=SimpleNamespace(call_method=method))
+    return SimpleNamespace(args=list(args), kwargs=kwargs, metadata=SimpleNamespace(call_method=method),
+                           routing_context=SimpleNamespace(should_backoff=False))
 
 
 def _ids(ranks) -> list[list[str]]:
@@ -41,6 +42,13 @@ async def test_a_keyed_call_gets_every_replica_ranked_by_rendezvous_hashing():
     ranks = await router.choose_replicas(replicas, _call("Where is my order?", scope="t1"))
     assert _ids(ranks) == [[r] for r in rank_replicas(KEY("where is my order?", "t1"), ["a", "b", "c"])]
     assert (router.routed_by_key, router.spilled, router.routed_by_load) == (1, 0, 0)
+
+
+async def test_when_no_replica_accepts_ray_is_told_to_back_off_before_asking_again():
+    # the ranks hold every replica, so a second pass would ask the same ones: Ray must wait first
+    for call in (_call("q"), _call(method="stats")):
+        await _Router({"a": 0, "b": 0}).choose_replicas(_replicas("a", "b"), call)
+        assert call.routing_context.should_backoff is True
 
 
 async def test_a_first_choice_far_above_the_average_spills_to_the_second():
