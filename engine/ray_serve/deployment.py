@@ -41,7 +41,7 @@ class BatchsieveReplica:
     handler: ClassVar[Callable[[list], Any] | None] = None
     options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self) -> None:
+    async def __init__(self) -> None:  # Serve awaits an async constructor before the replica takes requests
         self._batch = BatchProcessor(type(self).handler, **type(self).options)
         context = serve.get_replica_context()
         self._replica = context.replica_id.unique_id
@@ -49,6 +49,8 @@ class BatchsieveReplica:
         self._node = runtime.get_node_id()
         self._actor_name = runtime.get_actor_name() or ""
         self._latencies: deque[float] = deque(maxlen=_RECENT_LATENCIES)
+        # the semantic strategies' encoder loads now: the replica is ready when it can serve at full speed
+        await self._batch.warmup()
 
     async def __call__(self, request: Any, scope: Hashable = None, priority: int = 0, dedup: bool = True,
                        timeout: float | None = None, return_exceptions: bool = False) -> Any:
@@ -92,7 +94,7 @@ def batchsieve_deployment(handler: Callable[[list], Any], *, name: str = "batchs
     ``max_queue_size``, 10,000 unless set: Serve's own default of 5 would starve the batcher). Every argument
     and option is checked here, before anything is deployed.
     """
-    BatchProcessor(handler, **processor_options)  # checks the handler and every option now
+    config = BatchProcessor(handler, **processor_options).config  # checks the handler and every option now
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
     num_replicas = _check_replicas(num_replicas)
@@ -100,7 +102,7 @@ def batchsieve_deployment(handler: Callable[[list], Any], *, name: str = "batchs
     if ray_actor_options is not None and not isinstance(ray_actor_options, dict):
         raise TypeError(f"ray_actor_options must be a dict or None, got {type(ray_actor_options).__name__}")
     if max_ongoing_requests is None:
-        max_ongoing_requests = BatchProcessor(handler, **processor_options).config.max_queue_size
+        max_ongoing_requests = config.max_queue_size
     elif max_ongoing_requests.__class__ is not int:
         raise TypeError(f"max_ongoing_requests must be an int, got {type(max_ongoing_requests).__name__}")
     elif max_ongoing_requests < 1:

@@ -52,7 +52,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def two_replicas(cluster):
-    """Two replicas with key-affine routing around the recording handler."""
+    """Two replicas with key-affine routing around the recording handler (the default, hybrid, dedup)."""
     from batchsieve.ray_serve import batchsieve_deployment
 
     app = batchsieve_deployment(handlers.recording_handler, name="affine", num_replicas=2,
@@ -141,7 +141,7 @@ async def test_a_replica_killed_under_load_fails_its_requests_clearly_and_loses_
 
     _reset(cluster, gate_open=False)
     app = batchsieve_deployment(handlers.recording_handler, name="doomed", num_replicas=2,
-                                ray_actor_options=REPLICA, window_ms=5).bind()
+                                ray_actor_options=REPLICA, window_ms=5, dedup_strategy="exact").bind()
     handle = serve.run(app, name="doomed", route_prefix=None)
     try:
         texts = [f"distinct question {i}" for i in range(60)]
@@ -182,7 +182,7 @@ async def test_http_through_serves_fastapi_ingress(cluster):
 
     _reset(cluster, gate_open=True)
     backend = batchsieve_deployment(handlers.recording_handler, name="http_backend", num_replicas=2,
-                                    ray_actor_options=REPLICA, window_ms=5).bind()
+                                    ray_actor_options=REPLICA, window_ms=5, dedup_strategy="exact").bind()
     serve.run(batchsieve_http(backend, ray_actor_options=REPLICA), name="http", route_prefix="/")
     try:
         async with httpx.AsyncClient(base_url=cluster["url"], timeout=60) as client:
