@@ -10,8 +10,9 @@ by its dedup key (Serve's proxy alone could not: it routes HTTP requests before 
 * ``GET /v1/stats``: :func:`~batchsieve.ray_serve.gather_stats` as JSON (the aggregate and every replica).
 
 Errors are the server's JSON bodies and statuses; a replica that died under the call is a 503 with
-``Retry-After``. Every request is in one scope: put your own authentication in a FastAPI ingress of your own
-(the README shows one) when answers are private.
+``Retry-After``. With ``api_keys`` (``{key: tenant}``, as ``batchsieve serve --api-keys`` reads them) every
+``/v1`` request needs ``Authorization: Bearer KEY`` (401 otherwise) and its tenant is the request's scope,
+so dedup never merges across tenants, whatever the body says; without keys every request shares one scope.
 """
 
 # no `from __future__ import annotations` here: serve.ingress rebuilds the route methods, and FastAPI must see
@@ -26,6 +27,7 @@ from ray import serve
 from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 from starlette.responses import Response
 
+from ..server.auth import KeyRing
 from ..server.body import read_model
 from ..server.errors import ApiError, engine_error, install_error_handlers
 from ..server.process import ProcessRequest
@@ -78,18 +80,21 @@ def _jsonable(value: Any) -> Any:
 class BatchsieveIngress:
     """The FastAPI ingress: checks each body and forwards it to the batchsieve deployment's handle."""
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, keys: KeyRing) -> None:
         self._backend = backend
+        self._keys = keys  # digests of the API keys only
 
     @api.post("/v1/process")
     async def process(self, request: Request) -> Response:
         """Run the body's requests through the deployment, answer their results in order."""
+        scope = self._keys.tenant(request.headers.get("authorization"))  # before the body is read
         body = await read_model(request, ProcessRequest, _MAX_BODY_BYTES)
         items, many = _items(body)
         timeout = None if body.timeout_ms is None else body.timeout_ms / 1000.0
         try:
             # always a list call: a request that is itself a JSON array stays one request
-            results = await self._backend.remote(items, priority=body.priority, dedup=body.dedup, timeout=timeout)
+            results = await self._backend.remote(items, scope=scope, priority=body.priority, dedup=body.dedup,
+                                                 timeout=timeout)
         except Exception as exc:
             raise _http_error(exc) from None
         try:
@@ -99,8 +104,9 @@ class BatchsieveIngress:
         return Response(content.encode(), media_type="application/json")
 
     @api.get("/v1/stats")
-    async def stats(self) -> Response:
-        """Every replica's stats and their aggregate."""
+    async def stats(self, request: Request) -> Response:
+        """Every replica's stats and their aggregate (with keys on, for any valid key)."""
+        self._keys.tenant(request.headers.get("authorization"))
         figures = dataclasses.asdict(await gather_stats(self._backend))
         for row in figures["replicas"]:
             row.pop("recent_latencies_ms")  # the percentiles are in the aggregate
@@ -108,10 +114,15 @@ class BatchsieveIngress:
 
 
 def batchsieve_http(backend: Any, *, name: str = "batchsieve_http", num_replicas: int = 1,
-                    ray_actor_options: dict[str, Any] | None = None) -> Any:
+                    ray_actor_options: dict[str, Any] | None = None, api_keys: dict[str, str] | None = None) -> Any:
     """The HTTP ingress application in front of ``backend`` (a bound batchsieve deployment):
-    ``serve.run(batchsieve_http(batchsieve_deployment(run_llm).bind()), route_prefix="/")``."""
+    ``serve.run(batchsieve_http(batchsieve_deployment(run_llm).bind()), route_prefix="/")``. ``api_keys``:
+    ``{key: tenant}`` (``batchsieve.server.auth.load_api_keys`` reads a key file); the tenant is the scope."""
+    if api_keys is not None and not isinstance(api_keys, dict):
+        raise TypeError(f"api_keys must be a dict of key -> tenant or None, got {type(api_keys).__name__}")
+    if api_keys is not None and not api_keys:
+        raise ValueError("api_keys must not be empty (None: no authentication)")
     settings: dict[str, Any] = {"name": name, "num_replicas": num_replicas, "max_ongoing_requests": _INGRESS_ONGOING}
     if ray_actor_options is not None:
         settings["ray_actor_options"] = dict(ray_actor_options)
-    return serve.deployment(BatchsieveIngress, **settings).bind(backend)
+    return serve.deployment(BatchsieveIngress, **settings).bind(backend, KeyRing(api_keys))

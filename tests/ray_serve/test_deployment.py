@@ -177,30 +177,54 @@ async def test_a_failing_handler_reaches_the_caller_as_the_engine_error(cluster,
     assert answer_text(await two_replicas.remote("still fine")) == "still fine"  # one failed batch, no more
 
 
-async def test_http_through_serves_fastapi_ingress(cluster):
+async def test_http_through_serves_fastapi_ingress_with_the_api_keys_tenant_as_scope(cluster):
     from batchsieve.ray_serve import batchsieve_deployment, batchsieve_http
 
     _reset(cluster, gate_open=True)
     backend = batchsieve_deployment(handlers.recording_handler, name="http_backend", num_replicas=2,
                                     ray_actor_options=REPLICA, window_ms=5, dedup_strategy="exact").bind()
-    serve.run(batchsieve_http(backend, ray_actor_options=REPLICA), name="http", route_prefix="/")
+    keys = {"key-a1": "tenant-a", "key-a2": "tenant-a", "key-b": "tenant-b"}
+    serve.run(batchsieve_http(backend, ray_actor_options=REPLICA, api_keys=keys), name="http", route_prefix="/")
+    handle = serve.get_deployment_handle("http_backend", app_name="http")
+    a1, a2, b = ({"Authorization": f"Bearer {k}"} for k in keys)
     try:
         async with httpx.AsyncClient(base_url=cluster["url"], timeout=60) as client:
-            one = await client.post("/v1/process", json={"request": "Where is my order?"})
+            one = await client.post("/v1/process", json={"request": "Where is my order?"}, headers=a1)
             assert one.status_code == 200, one.text
             assert answer_text(one.json()["result"]) == "Where is my order?"
-            many = await client.post("/v1/process", json={"requests": [{"query": "a"}, "b", "a"], "priority": 1})
+            many = await client.post("/v1/process", json={"requests": [{"query": "a"}, "b", "a"], "priority": 1},
+                                     headers=b)
             assert [answer_text(a) for a in many.json()["results"]] == ["a", "b", "a"]
-            bad = await client.post("/v1/process", json={"request": 5})
-            assert bad.status_code == 422
-            assert bad.json()["error"]["message"].startswith("a request must be a str or a dict")
-            neither = await client.post("/v1/process", json={"priority": 1})
-            assert neither.status_code == 422
-            typo = await client.post("/v1/process", json={"request": "x", "dedupe": False})
+            for body, headers, status, message in [
+                ({"request": "x"}, {}, 401, "missing API key: send 'Authorization: Bearer <key>'"),
+                ({"request": "x"}, {"Authorization": "Bearer nope"}, 401, "invalid API key"),
+                ({"request": 5}, a1, 422, "a request must be a str or a dict with its text under 'query', got int"),
+                ({"priority": 1}, a1, 422, "send exactly one of 'request' (one request) or 'requests' (a list)"),
+                ({"requests": []}, a1, 400, "'requests' must be a non-empty list"),
+            ]:
+                refused = await client.post("/v1/process", json=body, headers=headers)
+                assert (refused.status_code, refused.json()["error"]["message"].split(";")[0]) == (status, message)
+            typo = await client.post("/v1/process", json={"request": "x", "dedupe": False}, headers=a1)
             assert typo.status_code == 422
-            stats = await client.get("/v1/stats")
+            assert (await client.get("/v1/stats")).status_code == 401
+            stats = await client.get("/v1/stats", headers=b)
             assert stats.status_code == 200
             figures = stats.json()
             assert figures["total_requests"] == 4 and len(figures["replicas"]) == 2
+
+            # one question from both keys of tenant A and from tenant B, held until all are accepted
+            _reset(cluster, gate_open=False)
+            sent = [(h, asyncio.ensure_future(client.post("/v1/process", json={"request": "My balance?"},
+                                                          headers=h))) for h in (a1, a2, b, a1, b, a2)]
+            await _accepted(handle, 4 + len(sent))
+            cluster["recorder"].open.remote()
+            answers = {}
+            for h, fut in sent:
+                response = await fut
+                assert response.status_code == 200, response.text
+                answers.setdefault(keys[h["Authorization"].removeprefix("Bearer ")], set()).add(
+                    response.json()["result"])
+            assert all(len(v) == 1 for v in answers.values())  # one slot per tenant, both keys of A share it
+            assert answers["tenant-a"] != answers["tenant-b"]  # never across tenants
     finally:
         serve.delete("http")

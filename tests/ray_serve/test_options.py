@@ -50,3 +50,13 @@ def test_bad_arguments_are_refused_at_once(kwargs, error, message):
 def test_a_handler_that_is_not_callable_is_refused():
     with pytest.raises(TypeError):
         batchsieve_deployment("not a function")
+
+
+def test_the_http_ingress_checks_its_keys_at_once():
+    from batchsieve.ray_serve import batchsieve_http
+
+    backend = batchsieve_deployment(echo).bind()
+    with pytest.raises(TypeError, match="api_keys must be a dict of key -> tenant or None, got list"):
+        batchsieve_http(backend, api_keys=[("k", "t")])
+    with pytest.raises(ValueError, match=r"api_keys must not be empty \(None: no authentication\)"):
+        batchsieve_http(backend, api_keys={})
