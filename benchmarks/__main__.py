@@ -19,7 +19,7 @@ the environment, each benchmark's status, the numeric figures of the JSON files 
 PASS/FAIL lines, and every telemetry sample), so runs on different machines sit side by side. Scripts'
 own files (JSON, plots, tables) go to ``--artifacts`` (default: a temporary folder, removed), never over
 the committed ``benchmarks/results`` files. Optional benchmarks (``soak``, ``server``) run when their
-script exists. Exit status: 0 when every benchmark that ran exited 0.
+script exists; ``ray_scaleout`` needs the ``ray`` extra. Exit status: 0 when every benchmark that ran exited 0.
 """
 
 from __future__ import annotations
@@ -142,6 +142,10 @@ def _server(ctx: Context) -> list[str]:
     return args + (["--duration", "5", "--warmup", "2"] if ctx.quick else [])
 
 
+def _ray_scaleout(ctx: Context) -> list[str]:
+    return ["--json", str(ctx.artifacts / "ray_scaleout.json")] + (["--quick"] if ctx.quick else [])
+
+
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("overhead", "benchmarks/overhead.py", _overhead,
               "engine overhead per request vs a bare future floor and two PyPI micro-batchers",
@@ -172,6 +176,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("server", "benchmarks/server.py", _server,
               "python -m batchsieve serve vs a plain endpoint (and the Infinity peer with PEER_PYTHON)",
               optional=True, needs=("fastapi", "uvicorn", "httpx")),
+    Benchmark("ray_scaleout", "benchmarks/ray_scaleout.py", _ray_scaleout,
+              "1 vs 2 Ray Serve replicas, key-affine vs Ray's default routing: handler slots, p99, capacity",
+              needs=("ray",)),
 )
 
 
