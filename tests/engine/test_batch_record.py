@@ -118,3 +118,83 @@ async def test_a_batch_cancelled_by_close_before_its_handler_call_reports_no_han
     waiting = next(r for r in policy.records if r.n_requests == 3)
     assert (waiting.size, waiting.failed, waiting.handler_s) == (2, True, 0.0)
     assert waiting.dispatched_at == pytest.approx(1.030, abs=1e-9)
+
+
+# ------------------------------------------------------------------ a policy that cannot decide
+
+
+class NeverDecides(RecordingPolicy):
+    def decide(self, state):
+        raise RuntimeError("policy bug")
+
+
+@pytest.mark.looptime
+async def test_a_policy_that_cannot_decide_leaves_the_processor_s_own_fixed_window_in_charge():
+    batch = BatchProcessor(slow_handler(0.0), dedup_strategy="exact", policy=NeverDecides(), window_ms=30,
+                           min_size=2, max_wait_ms=80)
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(1.0)
+    start = loop.time()
+    assert await batch.process("alone") == "answer to alone"  # below min_size: only max_wait dispatches it
+    assert loop.time() - start == pytest.approx(0.080, abs=1e-9)
+    start = loop.time()
+    assert await asyncio.gather(batch.process("a"), batch.process("b")) == ["answer to a", "answer to b"]
+    assert loop.time() - start == pytest.approx(0.030, abs=1e-9)  # min_size reached: the 30 ms window
+    assert batch.get_stats().policy_errors >= 2
+
+
+@pytest.mark.looptime
+async def test_with_a_policy_that_cannot_decide_close_still_dispatches_at_once():
+    batch = BatchProcessor(slow_handler(0.0), dedup_strategy="exact", policy=NeverDecides(), window_ms=30,
+                           min_size=5, max_wait_ms=10_000)
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(1.0)
+    start = loop.time()
+    pending = asyncio.ensure_future(batch.process("waiting"))
+    await asyncio.sleep(0.005)
+    await batch.close()
+    assert await pending == "answer to waiting"
+    assert loop.time() - start == pytest.approx(0.005, abs=1e-9)
+
+
+@pytest.mark.looptime
+async def test_a_batch_whose_dedup_step_is_cut_short_by_close_fails_every_caller_with_the_close_error():
+    import threading
+
+    from batchsieve import ProcessorClosedError
+
+    release = threading.Event()
+
+    def gated(a: str, b: str) -> float:
+        release.wait(10)  # the dedup step is still running when close() gives up
+        return 0.0
+
+    batch = BatchProcessor(slow_handler(0.0), dedup_function=gated, window_ms=10)
+    callers = [asyncio.ensure_future(batch.process(t)) for t in ("x", "y", "x")]
+    await asyncio.sleep(0.050)
+    try:
+        await batch.close(timeout=0.1)
+        outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    finally:
+        release.set()
+    assert [type(o) for o in outcomes] == [ProcessorClosedError] * 3
+    assert [str(o) for o in outcomes] == ["batch aborted: CancelledError"] * 3
+
+
+@pytest.mark.looptime
+async def test_handler_and_dedup_work_run_on_the_processor_s_named_threads():
+    import threading
+
+    seen: dict[str, str] = {}
+
+    def handler(requests):
+        seen["handler"] = threading.current_thread().name
+        return list(requests)
+
+    def score(a: str, b: str) -> float:
+        seen["dedup"] = threading.current_thread().name
+        return 0.0
+
+    batch = BatchProcessor(handler, dedup_function=score)
+    assert await asyncio.gather(batch.process("p"), batch.process("q")) == ["p", "q"]
+    assert seen["handler"].startswith("batchsieve-handler") and seen["dedup"].startswith("batchsieve-dedup")
