@@ -5,6 +5,7 @@
 >>> result = await batch.process({"query": "What's the weather?"})       # doctest: +SKIP
 """
 
+from .calibration import CalibrationResult, calibrate
 from .config import DEDUP_STRATEGIES, BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
 from .errors import (
@@ -36,6 +37,7 @@ __all__ = [
     "BatchStats",
     "BatchTimeoutError",
     "BatchsieveError",
+    "CalibrationResult",
     "Decision",
     "DedupItem",
     "DedupStrategy",
@@ -51,6 +53,7 @@ __all__ = [
     "RequestTimeoutError",
     "StreamResult",
     "WrongEventLoopError",
+    "calibrate",
     "make_strategy",
     "normalize_text",
 ]

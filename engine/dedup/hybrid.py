@@ -79,11 +79,15 @@ class HybridStrategy(EncoderBacked, DedupStrategy):
         """The candidate pairs the verifier refuses (each text's facts are built once)."""
         unknown = list(getattr(result, "has_unknown", [False] * len(sub)))
         truncated = list(getattr(result, "truncated", [False] * len(sub)))
-        verifier = self.verifier
-        facts = {k: verifier.facts(sub[k].text) for k in {k for pair in pairs for k in pair}}
+        facts = {k: self.verifier.facts(sub[k].text) for k in {k for pair in pairs for k in pair}}
         return [[p, q] for p, q in pairs
-                if not verifier.check(facts[q], facts[p], a_unknown=unknown[q], b_unknown=unknown[p],
-                                      a_truncated=truncated[q], b_truncated=truncated[p]).ok]
+                if not self.verdict(facts[q], facts[p], (unknown[q], unknown[p]), (truncated[q], truncated[p])).ok]
+
+    def verdict(self, a: Any, b: Any, unknown: tuple[bool, bool], truncated: tuple[bool, bool]) -> Any:
+        """The verifier's verdict on a candidate pair (``a`` first in the batch; texts or their facts) with the
+        encoder's flags: the one call the engine and :func:`batchsieve.calibrate` both make."""
+        return self.verifier.check(a, b, a_unknown=unknown[0], b_unknown=unknown[1], a_truncated=truncated[0],
+                                   b_truncated=truncated[1])
 
     def explain(self, a: str, b: str, threshold: float) -> str:
         """Why two texts would or would not merge under this strategy at ``threshold``: the same cosine, the

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PACKAGES = ["batchsieve", "batchsieve.dedup", "batchsieve.policies", "batchsieve.verifier", "batchsieve.kernels",
-            "batchsieve.models"]
+            "batchsieve.models", "batchsieve.calibration"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
