@@ -25,11 +25,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._failures import caller_error, fresh_copy, raisable, raised_by_handler, slot_error
 from ._handler import Handler, check_results
+from ._warmup import EncoderLoad
 from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment
-from .errors import BatchProcessingError, BatchTimeoutError, ProcessingTimeoutError, ProcessorClosedError
+from .errors import BatchProcessingError, BatchTimeoutError, ProcessingTimeoutError
 from .policies import BatchRecord, DispatchPolicy
 from .queue import RequestQueue
 from .request import DONE, Entry
@@ -65,6 +67,7 @@ class BatchRunner:
         self._slots = asyncio.Semaphore(config.max_concurrent_batches)
         self.handler_threads = WorkerPool(config.max_concurrent_batches, "batchsieve-handler")
         self.dedup_threads = WorkerPool(1, "batchsieve-dedup")  # the encoder serialises its batches anyway
+        self.load = EncoderLoad(strategy)  # the encoder's background load (never inside dedup_timeout_ms)
         self._dedup_backoff_until = -math.inf
         self.on_finished: Callable[[], None] = lambda: None  # the dispatcher's hook, called after every batch
 
@@ -105,12 +108,12 @@ class BatchRunner:
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
-            handler_failure = isinstance(exc, Exception) or _raised_by_handler(exc)  # else: a shutdown
+            handler_failure = isinstance(exc, Exception) or raised_by_handler(exc)  # else: a shutdown
             if handler_failure:
                 self._stats.errors += 1
                 if isinstance(exc, BatchTimeoutError):
                     self._stats.timeouts += 1
-            error = _caller_error(exc, len(unique), handler_failure)
+            error = caller_error(exc, len(unique), handler_failure)
             answered = self._scatter(entries, None, None, 0.0, failure=error)
             if not handler_failure:
                 raise
@@ -122,6 +125,9 @@ class BatchRunner:
     async def _assign(self, entries: list[Entry]) -> Assignment:
         """A representative per entry (identity when there is nothing a strategy could merge)."""
         strategy = self.strategy
+        load = self.load
+        if not load.ready:  # the processor sees work: the encoder loads in the background from now on
+            load.start()
         if (isinstance(strategy, ExactStrategy) or len(entries) == 1 or not self.config.enable_dedup
                 or sum(1 for e in entries if e.key is not None) < 2):
             # Exact duplicates were coalesced in the queue: every entry is its own representative.
@@ -129,6 +135,9 @@ class BatchRunner:
         loop = asyncio.get_running_loop()
         if loop.time() < self._dedup_backoff_until:  # the strategy failed recently: exact only for now
             self._stats.merges["fallback"] += 1
+            return _IDENTITY
+        if not load.ready:  # still loading: exact matching, counted as such (a load is not a dedup failure)
+            self._stats.cold_start_batches += 1
             return _IDENTITY
         limit = self.config.dedup_max_chars
         # a text longer than dedup_max_chars takes part in exact matching only: one huge request must not
@@ -290,8 +299,8 @@ class BatchRunner:
                         continue  # dropped before the call: settled then, and nobody waits for it
                     result = results[slot]  # type: ignore[index]
                 is_error = isinstance(result, BaseException)
-                if is_error and not _raisable(result):
-                    result = _slot_error(result, i)
+                if is_error and not raisable(result):
+                    result = slot_error(result, i)
             if entry.state != DONE:  # (a second pass, after a failure, skips what the first settled)
                 entry.state = DONE
                 key = entry.key
@@ -306,7 +315,7 @@ class BatchRunner:
             while True:
                 if fut is not None and not fut.done():
                     if is_error:
-                        fut.set_exception(result if record else _fresh(result))
+                        fut.set_exception(result if record else fresh_copy(result))
                         failed += 1
                     else:
                         fut.set_result(result)
@@ -346,55 +355,3 @@ class BatchRunner:
                 stats.policy_errors += 1
                 logger.exception("dispatch policy failed in on_batch_done")
         self.on_finished()
-
-
-def _raisable(exc: BaseException) -> bool:
-    """Whether a handler's per-slot exception can be raised to its callers as is."""
-    return isinstance(exc, Exception) and not isinstance(exc, StopIteration)
-
-
-def _slot_error(exc: BaseException, index: int) -> BatchProcessingError:
-    """A slot value asyncio cannot raise into a caller as is (StopIteration, CancelledError, KeyboardInterrupt,
-    SystemExit, ...): a ``BatchProcessingError`` carrying it, so the caller neither looks cancelled nor stops
-    the loop."""
-    err = BatchProcessingError(f"handler returned {type(exc).__name__} in result slot {index}", original=exc)
-    err.__cause__ = exc
-    return err
-
-
-def _raised_by_handler(exc: BaseException) -> bool:
-    """A ``CancelledError`` the handler raised itself (nobody cancelled this batch), or a ``BaseException``
-    from a worker thread: a handler failure, not a shutdown."""
-    if isinstance(exc, asyncio.CancelledError):
-        task = asyncio.current_task()
-        return task is not None and not task.cancelling()
-    return False
-
-
-def _caller_error(exc: BaseException, n_unique: int, handler_failure: bool) -> BaseException:
-    """What the callers of a failed batch raise (the original chained); not a handler failure: a shutdown."""
-    if isinstance(exc, (BatchTimeoutError, BatchProcessingError)):
-        return exc
-    original = exc.original if isinstance(exc, ThreadAbort) else exc
-    if handler_failure:
-        err = BatchProcessingError(
-            f"handler raised {type(original).__name__}: {original} (batch of {n_unique} requests)",
-            original=original, batch_size=n_unique)
-        err.__cause__ = original
-        return err
-    return ProcessorClosedError(f"batch aborted: {type(exc).__name__}")
-
-
-def _fresh(err: BaseException) -> BaseException:
-    """A copy of a batch failure for one more caller: each caller raises its own exception object, so
-    tracebacks do not pile up on a shared one."""
-    if isinstance(err, BatchProcessingError):
-        copy = BatchProcessingError(str(err), original=err.original, batch_size=err.batch_size)
-        copy.__cause__ = err.__cause__
-        return copy
-    try:
-        copy = type(err)(*err.args)
-    except Exception:
-        return err
-    copy.__cause__ = err.__cause__
-    return copy

@@ -21,14 +21,15 @@ from typing import Any
 from ._batch import IN_HANDLER_OF, BatchRunner
 from ._checks import check_number
 from ._dispatcher import Dispatcher
+from ._explain import explain_pair
 from ._handler import Handler, HandlerSlot, check_handler, is_async_callable
 from ._intake import Intake, check_call
+from ._warmup import in_running_loop
 from .config import BatchConfig
-from .dedup import DedupStrategy, ExactStrategy, make_strategy
+from .dedup import DedupStrategy, make_strategy
 from .errors import ProcessorClosedError, ReentrantCallError, RequestTimeoutError
 from .policies import DispatchPolicy, FixedWindowPolicy, make_policy
 from .queue import RequestQueue
-from .request import freeze_scope, read_request
 from .stats import BatchStats, StatsCollector
 
 __all__ = ["BatchProcessor", "StreamResult"]
@@ -98,6 +99,8 @@ class BatchProcessor:
         self._dispatcher = Dispatcher(self._config, self._queue, policy, self._runner, self._stats)
         self._intake = Intake(self._config, self._queue, self._stats, policy, self._dispatcher, self._runner,
                               notify_policy=notify_policy)
+        if self._config.enable_dedup and in_running_loop():  # inside a server: start the load now
+            self._runner.load.start()
         self._closing = False
         self._handler: Handler | None = None  # the runner's, mirrored for the hot path's "no handler" check
         if handler is not None:
@@ -276,10 +279,9 @@ class BatchProcessor:
             self._leave(pairs)
 
     async def warmup(self) -> None:
-        """Load the dedup strategy's encoder now (in a worker thread) instead of on the first batch."""
-        warm = getattr(self._strategy, "warmup", None)
-        if warm is not None:
-            await asyncio.to_thread(warm)
+        """Load the dedup strategy's encoder now and wait for it (on its own thread; batches meanwhile use exact
+        matching, see ``stats.cold_start_batches``), and run it once. A failed load raises its error."""
+        await self._runner.load.wait()
 
     def explain(self, a: Any, b: Any, *, scope_a: Hashable = None, scope_b: Hashable = None) -> str:
         """Why two requests would or would not merge under this processor's strategy and threshold; the
@@ -287,28 +289,7 @@ class BatchProcessor:
 
         Blocking (it may run the encoder); call it from a worker thread inside a server.
         """
-        config = self._config
-        text_a, fields_a = read_request(a, config.text_key, config.text_fn)
-        text_b, fields_b = read_request(b, config.text_key, config.text_fn)
-        if not config.enable_dedup:
-            return "no merge: dedup is off (enable_dedup=False)"
-        if freeze_scope(scope_a) != freeze_scope(scope_b):
-            return "no merge: different scopes"
-        if fields_a is None or fields_b is None:
-            return "no merge: a field has no stable identity, so that request is never merged"
-        if fields_a != fields_b:
-            return "no merge: the requests' other fields differ"
-        norm = config.normalize
-        if norm(text_a) == norm(text_b):
-            return "merge: identical after normalisation (exact match)"
-        strategy = self._strategy
-        if isinstance(strategy, ExactStrategy):
-            return "no merge: the normalised texts differ (exact strategy)"
-        if max(len(text_a), len(text_b)) > config.dedup_max_chars:
-            return f"no merge: longer than dedup_max_chars={config.dedup_max_chars}, so exact matching only"
-        if hasattr(strategy, "explain"):
-            return strategy.explain(text_a, text_b, config.dedup_threshold)
-        return f"decided by the {strategy.name!r} strategy"
+        return explain_pair(self._config, self._strategy, a, b, scope_a, scope_b)
 
     def get_stats(self) -> BatchStats:
         """A snapshot of the counters, latencies and the current window."""

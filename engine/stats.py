@@ -43,6 +43,7 @@ class BatchStats:
     timeouts: int  # handler calls over processing_timeout plus callers whose timeout ran out
     dedup_failures: int  # batches whose semantic dedup failed or timed out and fell back to exact matching
     current_window_ms: float
+    cold_start_batches: int = 0  # batches that used exact matching because the encoder was still loading
     dropped_before_call: int = 0  # handler slots dropped right before the call: every caller had left
     stuck_handler_calls: int = 0  # sync handler calls past their time limit whose thread still runs (slot held)
     policy_errors: int = 0  # exceptions from the dispatch policy (the dispatcher carried on without it)
@@ -67,6 +68,7 @@ class StatsCollector:
         self.timeouts = 0
         self.dedup_failures = 0
         self.dropped_before_call = 0
+        self.cold_start_batches = 0
         self.stuck_handler_calls = 0
         self.policy_errors = 0
         self.last_dedup_failure: str | None = None
@@ -115,6 +117,7 @@ class StatsCollector:
             timeouts=self.timeouts,
             dedup_failures=self.dedup_failures,
             current_window_ms=window_ms,
+            cold_start_batches=self.cold_start_batches,
             dropped_before_call=self.dropped_before_call,
             stuck_handler_calls=self.stuck_handler_calls,
             policy_errors=self.policy_errors,
