@@ -33,12 +33,11 @@ class GatedLoader:
         if _encoder._default_encoder is not None:  # already loaded: the real loader returns it
             return _encoder._default_encoder
         self.calls += 1
-        import traceback; print("CALL", self.calls, threading.current_thread().name, self.gate.is_set(), flush=True)
         self.started.set()
         assert self.gate.wait(10)
         if self.error is not None:
             raise self.error
-        _encoder._default_encoder = self.encoder  # loaded once per process, as the real loader (the fixture restores it)
+        _encoder._default_encoder = self.encoder  # as the real loader (the fixture restores it)
         return self.encoder
 
 
