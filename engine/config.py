@@ -15,6 +15,7 @@ from typing import Any
 
 from ._checks import check_bool, check_int, check_number, check_optional_callable, check_str
 from .dedup.registry import DEDUP_STRATEGIES, DEFAULT_STRATEGY, DedupStrategyName
+from .dedup.thresholds import default_threshold
 from .normalize import normalize_text
 
 __all__ = ["DEDUP_STRATEGIES", "DEFAULT_STRATEGY", "BatchConfig", "DedupStrategyName"]
@@ -32,6 +33,11 @@ def _check_timeout(name: str, value: object) -> None:
         check_number(name, value)
         if value <= 0:
             raise ValueError(f"{name} must be > 0 seconds or None, got {value!r}")
+
+
+def _check_threshold(name: str, value: object) -> None:
+    if value is not None:
+        check_number(name, value, lo=0, hi=1, lo_open=True)
 
 
 def _check_encoder(name: str, value: object) -> None:
@@ -73,8 +79,8 @@ class BatchConfig:
     enable_dedup: bool = field(default=True, metadata=_check(check_bool))
     #: None: "custom" if dedup_function is given, else default
     dedup_strategy: DedupStrategyName | None = None
-    #: cosine for a merge
-    dedup_threshold: float = field(default=0.98, metadata=_check(check_number, lo=0, hi=1, lo_open=True))
+    #: cosine for a merge; None: the strategy's calibrated default (batchsieve.dedup.thresholds)
+    dedup_threshold: float | None = field(default=None, metadata=_check(_check_threshold))
     #: custom similarity
     dedup_function: Callable[..., Any] | None = field(default=None, metadata=_check(check_optional_callable))
     #: texts longer than this (characters) take part in exact dedup only: the encoder and the verifier never
@@ -117,6 +123,8 @@ class BatchConfig:
         if self.dedup_strategy is None:
             object.__setattr__(self, "dedup_strategy",
                                "custom" if self.dedup_function is not None else DEFAULT_STRATEGY)
+        if self.dedup_threshold is None:  # the strategy's calibrated default; an explicit value always wins
+            object.__setattr__(self, "dedup_threshold", default_threshold(self.dedup_strategy))
         self._check_combinations()
 
     def _check_combinations(self) -> None:
