@@ -5,6 +5,7 @@
 >>> result = await batch.process({"query": "What's the weather?"})       # doctest: +SKIP
 """
 
+from ._merges import MergeInfo
 from .calibration import CalibrationResult, calibrate
 from .config import DEDUP_STRATEGIES, BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
@@ -45,6 +46,7 @@ __all__ = [
     "ExactStrategy",
     "FixedWindowPolicy",
     "HandlerNotSetError",
+    "MergeInfo",
     "ProcessingTimeoutError",
     "ProcessorClosedError",
     "QueueFullError",

@@ -27,6 +27,7 @@ from typing import Any
 
 from ._failures import caller_error, fresh_copy, raisable, raised_by_handler, slot_error
 from ._handler import Handler, check_results
+from ._merges import MergeLog
 from ._warmup import EncoderLoad
 from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
@@ -67,6 +68,7 @@ class BatchRunner:
         self._slots = asyncio.Semaphore(config.max_concurrent_batches)
         self.handler_threads = WorkerPool(config.max_concurrent_batches, "batchsieve-handler")
         self.dedup_threads = WorkerPool(1, "batchsieve-dedup")  # the encoder serialises its batches anyway
+        self.merges = MergeLog(config, strategy)  # on_merge, the ring of recent merges, the audit
         self.load = EncoderLoad(strategy)  # the encoder's background load (never inside dedup_timeout_ms)
         self._dedup_backoff_until = -math.inf
         self.on_finished: Callable[[], None] = lambda: None  # the dispatcher's hook, called after every batch
@@ -88,6 +90,7 @@ class BatchRunner:
         try:
             assignment = await self._assign(entries)
             unique, slot_of = self._representatives(entries, assignment)
+            audits = None if slot_of is None else self.merges.observe(entries, assignment, unique, slot_of)
             dedup_s = assignment.seconds
             await self._slots.acquire()  # dedup above ran without a slot: it overlaps the running call
             running: list[Any] = []  # the worker-thread call of a sync handler, once submitted
@@ -105,6 +108,8 @@ class BatchRunner:
                     self._keep_slot_until_return(running[0], loop)  # timed out or cancelled mid-call
                 else:
                     self._slots.release()
+            if audits:
+                self.merges.compare(entries, results, slot_of, audits)
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True

@@ -96,6 +96,13 @@ class BatchConfig:
     text_fn: Callable[[Any], str] | None = field(default=None, metadata=_check(check_optional_callable))
     #: the exact-match form
     normalize: Callable[[str], str] = field(default=normalize_text, metadata=_check(_check_normalize))
+    # seeing and auditing merges (batchsieve._merges)
+    #: share of merges whose duplicate also gets its own handler slot, its answer compared with the shared one
+    audit_rate: float = field(default=0.0, metadata=_check(check_number, lo=0, hi=1))
+    #: answers_equal(representative_answer, own_answer) -> bool for the audit; None: ==
+    answers_equal: Callable[[Any, Any], Any] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: on_merge(representative, duplicate, info: MergeInfo), called for every merge a batch decides
+    on_merge: Callable[[Any, Any, Any], Any] | None = field(default=None, metadata=_check(check_optional_callable))
     # adaptive window
     #: learn the window from measured latency
     adaptive: bool = field(default=False, metadata=_check(check_bool))

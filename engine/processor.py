@@ -168,7 +168,7 @@ class BatchProcessor:
                              f"this processor's policy is {type(self._policy).__name__}")
         config = replace(self._config, **changes)
         self._config = config
-        self._runner.config = config
+        self._runner.config = self._runner.merges.config = config
         self._dispatcher.config = config
         self._intake.reconfigure(config)
         if isinstance(self._policy, FixedWindowPolicy):
@@ -302,6 +302,7 @@ class BatchProcessor:
             window_ms=self._policy.window_s * 1e3,
             policy=self._policy.snapshot(),
             dedup=self._strategy.stats(),
+            merge_log=self._runner.merges,
             gpu=(t() if callable(t := getattr(getattr(self._strategy, "_encoder", None), "telemetry", None)) else None),
         )
 

@@ -52,6 +52,10 @@ class BatchStats:
     policy: dict[str, Any] = field(default_factory=dict)  # the window policy's own estimates
     dedup: dict[str, Any] = field(default_factory=dict)  # strategy details (encoder time, cache, ...)
     gpu: dict[str, Any] | None = None  # the encoder's GPU, sampled through NVML (None without one)
+    #: the live merge audit (``audit_rate``): audited merges, disagreements and their rate by stage, a sample
+    audit: dict[str, Any] = field(default_factory=dict)
+    recent_merges: tuple[dict[str, Any], ...] = ()  # the last merges (texts truncated), oldest first
+    on_merge_errors: int = 0  # exceptions raised by the on_merge callback (logged once)
 
 
 class StatsCollector:
@@ -84,7 +88,7 @@ class StatsCollector:
 
     def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int,
                  window_ms: float, policy: dict[str, Any], dedup: dict[str, Any],
-                 gpu: dict[str, Any] | None = None) -> BatchStats:
+                 gpu: dict[str, Any] | None = None, merge_log: Any = None) -> BatchStats:
         answered = self.answered_by_batches
         saved = max(answered - self.handler_requests, 0)
         elapsed = (self.last_answer or 0.0) - (self.first_arrival or 0.0)
@@ -127,4 +131,7 @@ class StatsCollector:
             dedup=({**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure
                    else dedup),
             gpu=gpu,
+            audit=merge_log.audit_stats() if merge_log is not None else {},
+            recent_merges=merge_log.recent() if merge_log is not None else (),
+            on_merge_errors=merge_log.callback_errors if merge_log is not None else 0,
         )

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from typing import Any
 
-__all__ = ["EncoderBacked", "default_encoder"]
+__all__ = ["EncoderBacked", "default_encoder", "merge_cosines"]
 
 _default_encoder: Any = None
 _default_lock = threading.Lock()
@@ -26,6 +26,18 @@ def default_encoder() -> Any:
 
             _default_encoder = SentenceEncoder()
         return _default_encoder
+
+
+def merge_cosines(embeddings: Any, rep: list[int]) -> dict[int, float]:
+    """The cosine of each merged row to its representative (what :func:`batchsieve.BatchProcessor`'s merge log
+    and ``on_merge`` report); only the merged pairs are computed."""
+    merged = [i for i, r in enumerate(rep) if r != i]
+    if not merged:
+        return {}
+    x = embeddings.float()
+    a, b = x[merged], x[[rep[i] for i in merged]]
+    cos = (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+    return dict(zip(merged, cos.tolist(), strict=True))
 
 
 class EncoderBacked:
