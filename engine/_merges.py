@@ -5,7 +5,7 @@ Every merge a batch's dedup stage decides (a request handed another request's an
 * reported to ``on_merge(representative, duplicate, info)`` when given (on the event loop, before the
   handler call; an exception in it is logged once and counted, never felt by a request);
 * kept in a bounded ring of recent merges (texts truncated), ``stats.recent_merges``;
-* audited with probability ``audit_rate``: the duplicate goes to the handler in the **same** call as its
+* audited at ``audit_rate`` (default 0.01): the duplicate goes to the handler in the **same** call as its
   own request (so its caller gets its own answer), and ``answers_equal(representative_answer,
   own_answer)`` (default ``==``) says whether the merge would have changed the answer. The sampling is
   deterministic: the k-th merge is audited when ``floor(k * audit_rate)`` steps up (``audit_rate=0.01``:

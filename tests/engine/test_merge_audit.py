@@ -130,8 +130,12 @@ async def test_the_ring_is_bounded_and_its_texts_truncated():
     async with BatchProcessor(handler, window_ms=1, encoder=enc, dedup_threshold=0.98) as batch:
         for _ in range(105):
             await batch.process([long_a, long_b])
-    ring = batch.get_stats().recent_merges
+    stats = batch.get_stats()
+    ring = stats.recent_merges
     assert len(ring) == 100
+    # the default audit_rate=0.01 audited the 100th merge, which is in the ring: the 95th of the last 100
+    assert stats.audit["audited"] == {"verifier_passed": 1} and stats.audit["disagreements"] == {"verifier_passed": 1}
+    assert [k for k, m in enumerate(ring) if m["audited"]] == [94]
     assert len(ring[0]["representative"]) == 120 and ring[0]["representative"].endswith("...")
 
 
@@ -144,7 +148,7 @@ def test_audit_settings_are_checked_at_construction():
         BatchConfig(answers_equal=5)
     with pytest.raises(TypeError, match="on_merge must be callable or None, got str"):
         BatchConfig(on_merge="print")
-    assert BatchConfig().audit_rate == 0.0
+    assert BatchConfig().audit_rate == 0.01  # on by default: one merge in a hundred
 
 
 @pytest.mark.parametrize(("flags", "merged"), [({}, True), ({"unknown": {P2}}, False), ({"truncated": {P1}}, False)])
