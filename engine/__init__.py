@@ -5,6 +5,8 @@
 >>> result = await batch.process({"query": "What's the weather?"})       # doctest: +SKIP
 """
 
+from ._merges import MergeInfo
+from .calibration import CalibrationResult, calibrate
 from .config import DEDUP_STRATEGIES, BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, make_strategy
 from .errors import (
@@ -37,6 +39,7 @@ __all__ = [
     "BatchStats",
     "BatchTimeoutError",
     "BatchsieveError",
+    "CalibrationResult",
     "Decision",
     "DedupItem",
     "DedupStrategy",
@@ -44,6 +47,7 @@ __all__ = [
     "ExactStrategy",
     "FixedWindowPolicy",
     "HandlerNotSetError",
+    "MergeInfo",
     "ProcessingTimeoutError",
     "ProcessorClosedError",
     "QueueFullError",
@@ -53,6 +57,7 @@ __all__ = [
     "StreamOverflowError",
     "StreamResult",
     "WrongEventLoopError",
+    "calibrate",
     "make_strategy",
     "normalize_text",
 ]

@@ -32,6 +32,8 @@ from ._failures import raisable as _raisable
 from ._failures import raised_by_handler as _raised_by_handler
 from ._failures import slot_error as _slot_error
 from ._handler import Handler, check_results
+from ._merges import MergeLog
+from ._warmup import EncoderLoad
 from ._workers import ThreadAbort, WorkerPool
 from .config import BatchConfig
 from .dedup import Assignment, DedupItem, DedupStrategy, ExactStrategy, exact_assignment
@@ -71,6 +73,8 @@ class BatchRunner:
         self._slots = asyncio.Semaphore(config.max_concurrent_batches)
         self.handler_threads = WorkerPool(config.max_concurrent_batches, "batchsieve-handler")
         self.dedup_threads = WorkerPool(1, "batchsieve-dedup")  # the encoder serialises its batches anyway
+        self.merges = MergeLog(config, strategy)  # on_merge, the ring of recent merges, the audit
+        self.load = EncoderLoad(strategy)  # the encoder's background load (never inside dedup_timeout_ms)
         self._dedup_backoff_until = -math.inf
         self.on_finished: Callable[[], None] = lambda: None  # the dispatcher's hook, called after every batch
         # set for an async generator handler (the processor's handler setter): runs a batch as shared streams
@@ -93,6 +97,7 @@ class BatchRunner:
         try:
             assignment = await self._assign(entries)
             unique, slot_of = self._representatives(entries, assignment)
+            audits = None if slot_of is None else self.merges.observe(entries, assignment, unique, slot_of)
             dedup_s = assignment.seconds
             await self._slots.acquire()  # dedup above ran without a slot: it overlaps the running call
             running: list[Any] = []  # the worker-thread call of a sync handler, once submitted
@@ -115,6 +120,8 @@ class BatchRunner:
                     self._keep_slot_until_return(running[0], loop)  # timed out or cancelled mid-call
                 else:
                     self._slots.release()
+            if audits:
+                self.merges.compare(entries, results, slot_of, audits)
             answered = self._scatter(entries, results, slot_of, loop.time())
         except BaseException as exc:  # the handler failed (or the loop is shutting down): nobody may hang
             failed = True
@@ -135,6 +142,9 @@ class BatchRunner:
     async def _assign(self, entries: list[Entry]) -> Assignment:
         """A representative per entry (identity when there is nothing a strategy could merge)."""
         strategy = self.strategy
+        load = self.load
+        if not load.ready:  # the processor sees work: the encoder loads in the background from now on
+            load.start()
         if (isinstance(strategy, ExactStrategy) or len(entries) == 1 or not self.config.enable_dedup
                 or sum(1 for e in entries if e.key is not None) < 2):
             # Exact duplicates were coalesced in the queue: every entry is its own representative.
@@ -142,6 +152,9 @@ class BatchRunner:
         loop = asyncio.get_running_loop()
         if loop.time() < self._dedup_backoff_until:  # the strategy failed recently: exact only for now
             self._stats.merges["fallback"] += 1
+            return _IDENTITY
+        if not load.ready:  # still loading: exact matching, counted as such (a load is not a dedup failure)
+            self._stats.cold_start_batches += 1
             return _IDENTITY
         limit = self.config.dedup_max_chars
         # a text longer than dedup_max_chars takes part in exact matching only: one huge request must not

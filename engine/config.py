@@ -15,6 +15,7 @@ from typing import Any
 
 from ._checks import check_bool, check_int, check_number, check_optional_callable, check_str
 from .dedup.registry import DEDUP_STRATEGIES, DEFAULT_STRATEGY, DedupStrategyName
+from .dedup.thresholds import default_threshold
 from .normalize import normalize_text
 
 __all__ = ["DEDUP_STRATEGIES", "DEFAULT_STRATEGY", "BatchConfig", "DedupStrategyName"]
@@ -37,6 +38,11 @@ def _check_timeout(name: str, value: object) -> None:
 def _check_budget(name: str, value: object) -> None:
     if value is not None:
         check_number(name, value, lo=0, lo_open=True)
+
+
+def _check_threshold(name: str, value: object) -> None:
+    if value is not None:
+        check_number(name, value, lo=0, hi=1, lo_open=True)
 
 
 def _check_encoder(name: str, value: object) -> None:
@@ -84,8 +90,8 @@ class BatchConfig:
     enable_dedup: bool = field(default=True, metadata=_check(check_bool))
     #: None: "custom" if dedup_function is given, else default
     dedup_strategy: DedupStrategyName | None = None
-    #: cosine for a merge
-    dedup_threshold: float = field(default=0.98, metadata=_check(check_number, lo=0, hi=1, lo_open=True))
+    #: cosine for a merge; None: the strategy's calibrated default (batchsieve.dedup.thresholds)
+    dedup_threshold: float | None = field(default=None, metadata=_check(_check_threshold))
     #: custom similarity
     dedup_function: Callable[..., Any] | None = field(default=None, metadata=_check(check_optional_callable))
     #: texts longer than this (characters) take part in exact dedup only: the encoder and the verifier never
@@ -101,6 +107,14 @@ class BatchConfig:
     text_fn: Callable[[Any], str] | None = field(default=None, metadata=_check(check_optional_callable))
     #: the exact-match form
     normalize: Callable[[str], str] = field(default=normalize_text, metadata=_check(_check_normalize))
+    # seeing and auditing merges (batchsieve._merges)
+    #: share of merges whose duplicate also gets its own handler slot, its answer compared with the shared one
+    #: (1%: a disagreement rate worth reading within a few thousand merges, for 1% of the calls dedup saves)
+    audit_rate: float = field(default=0.01, metadata=_check(check_number, lo=0, hi=1))
+    #: answers_equal(representative_answer, own_answer) -> bool for the audit; None: ==
+    answers_equal: Callable[[Any, Any], Any] | None = field(default=None, metadata=_check(check_optional_callable))
+    #: on_merge(representative, duplicate, info: MergeInfo), called for every merge a batch decides
+    on_merge: Callable[[Any, Any, Any], Any] | None = field(default=None, metadata=_check(check_optional_callable))
     # adaptive window
     #: learn the window from measured latency
     adaptive: bool = field(default=False, metadata=_check(check_bool))
@@ -128,6 +142,8 @@ class BatchConfig:
         if self.dedup_strategy is None:
             object.__setattr__(self, "dedup_strategy",
                                "custom" if self.dedup_function is not None else DEFAULT_STRATEGY)
+        if self.dedup_threshold is None:  # the strategy's calibrated default; an explicit value always wins
+            object.__setattr__(self, "dedup_threshold", default_threshold(self.dedup_strategy))
         self._check_combinations()
 
     def _check_combinations(self) -> None:

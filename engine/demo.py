@@ -306,10 +306,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv[:1] == ["serve"]:  # its own parser (batchsieve serve --help lists its options)
         _serve(argv[1:])
         return
+    if argv[:1] == ["calibrate"]:  # its own parser too (batchsieve calibrate --help)
+        from .calibration.cli import main as calibrate_main
+
+        raise SystemExit(calibrate_main(argv[1:]))
     parser = argparse.ArgumentParser(prog="batchsieve", description="batchsieve command line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", add_help=False, help="serve the embeddings API or a handler over HTTP (batchsieve serve "
                    "--help; needs the server extra)")
+    sub.add_parser("calibrate", add_help=False, help="choose dedup_threshold from labelled pairs (batchsieve "
+                   "calibrate PAIRS.jsonl --help)")
     from ._demo_report import REAL_DEFAULT_MODES, add_arguments, run_from_args
 
     demo = sub.add_parser("demo", help="replay bursty real questions: unbatched vs batched vs batched+dedup")

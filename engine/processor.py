@@ -28,6 +28,7 @@ from ._intake import Intake, check_call
 from ._stream_call import StreamBatches
 from ._stream_result import StreamResult
 from ._streams import LiveStreams
+from ._warmup import in_running_loop
 from .config import BatchConfig
 from .dedup import DedupStrategy, make_strategy
 from .errors import ProcessorClosedError, ReentrantCallError, RequestTimeoutError
@@ -86,6 +87,8 @@ class BatchProcessor:
                               notify_policy=notify_policy)
         self._live = LiveStreams()  # running shared streams by exact key (a generator handler's)
         self._streams = StreamBatches(self._stats, self._live)
+        if self._config.enable_dedup and in_running_loop():  # inside a server: start the load now
+            self._runner.load.start()
         self._closing = False
         self._handler: Handler | None = None  # the runner's, mirrored for the hot path's "no handler" check
         if handler is not None:
@@ -160,7 +163,7 @@ class BatchProcessor:
                              f"this processor's policy is {type(self._policy).__name__}")
         config = replace(self._config, **changes)
         self._config = config
-        self._runner.config = config
+        self._runner.config = self._runner.merges.config = config
         self._dispatcher.config = config
         self._intake.reconfigure(config)
         if isinstance(self._policy, FixedWindowPolicy):
@@ -288,10 +291,9 @@ class BatchProcessor:
         return make_stream(self, request, priority, timeout, scope, dedup, stream_timeout, buffer)
 
     async def warmup(self) -> None:
-        """Load the dedup strategy's encoder now (in a worker thread) instead of on the first batch."""
-        warm = getattr(self._strategy, "warmup", None)
-        if warm is not None:
-            await asyncio.to_thread(warm)
+        """Load the dedup strategy's encoder now and wait for it (on its own thread; batches meanwhile use exact
+        matching, see ``stats.cold_start_batches``), and run it once. A failed load raises its error."""
+        await self._runner.load.wait()
 
     def explain(self, a: Any, b: Any, *, scope_a: Hashable = None, scope_b: Hashable = None) -> str:
         """Why two requests would or would not merge under this processor's strategy and threshold; the
@@ -312,6 +314,7 @@ class BatchProcessor:
             window_ms=self._policy.window_s * 1e3,
             policy=self._policy.snapshot(),
             dedup=self._strategy.stats(),
+            merge_log=self._runner.merges,
             gpu=(t() if callable(t := getattr(getattr(self._strategy, "_encoder", None), "telemetry", None)) else None),
         )
 

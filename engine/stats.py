@@ -43,6 +43,7 @@ class BatchStats:
     timeouts: int  # handler calls over processing_timeout plus callers whose timeout ran out
     dedup_failures: int  # batches whose semantic dedup failed or timed out and fell back to exact matching
     current_window_ms: float
+    cold_start_batches: int = 0  # batches that used exact matching because the encoder was still loading
     dropped_before_call: int = 0  # handler slots dropped right before the call: every caller had left
     stuck_handler_calls: int = 0  # sync handler calls past their time limit whose thread still runs (slot held)
     policy_errors: int = 0  # exceptions from the dispatch policy (the dispatcher carried on without it)
@@ -58,6 +59,10 @@ class BatchStats:
     policy: dict[str, Any] = field(default_factory=dict)  # the window policy's own estimates
     dedup: dict[str, Any] = field(default_factory=dict)  # strategy details (encoder time, cache, ...)
     gpu: dict[str, Any] | None = None  # the encoder's GPU, sampled through NVML (None without one)
+    #: the live merge audit (``audit_rate``): audited merges, disagreements and their rate by stage, a sample
+    audit: dict[str, Any] = field(default_factory=dict)
+    recent_merges: tuple[dict[str, Any], ...] = ()  # the last merges (texts truncated), oldest first
+    on_merge_errors: int = 0  # exceptions raised by the on_merge callback (logged once)
 
 
 class StatsCollector:
@@ -74,6 +79,7 @@ class StatsCollector:
         self.timeouts = 0
         self.dedup_failures = 0
         self.dropped_before_call = 0
+        self.cold_start_batches = 0
         self.stuck_handler_calls = 0
         self.policy_errors = 0
         self.streams_started = 0
@@ -95,7 +101,7 @@ class StatsCollector:
 
     def snapshot(self, *, total_requests: int, cost_per_request: float, queue_depth: int, in_flight: int,
                  window_ms: float, policy: dict[str, Any], dedup: dict[str, Any],
-                 gpu: dict[str, Any] | None = None) -> BatchStats:
+                 gpu: dict[str, Any] | None = None, merge_log: Any = None) -> BatchStats:
         answered = self.answered_by_batches
         saved = max(answered - self.handler_requests, 0)
         elapsed = (self.last_answer or 0.0) - (self.first_arrival or 0.0)
@@ -128,6 +134,7 @@ class StatsCollector:
             timeouts=self.timeouts,
             dedup_failures=self.dedup_failures,
             current_window_ms=window_ms,
+            cold_start_batches=self.cold_start_batches,
             dropped_before_call=self.dropped_before_call,
             stuck_handler_calls=self.stuck_handler_calls,
             policy_errors=self.policy_errors,
@@ -144,4 +151,7 @@ class StatsCollector:
             dedup=({**dedup, "last_failure": self.last_dedup_failure} if self.last_dedup_failure
                    else dedup),
             gpu=gpu,
+            audit=merge_log.audit_stats() if merge_log is not None else {},
+            recent_merges=merge_log.recent() if merge_log is not None else (),
+            on_merge_errors=merge_log.callback_errors if merge_log is not None else 0,
         )

@@ -53,6 +53,9 @@ def test_notebook_runs_top_to_bottom():
     threshold, rate, _recall, true, false = found.groups()
     assert 0.80 <= float(threshold) <= 0.995 and float(rate) <= 8.0 and int(true) + int(false) >= 30
     assert float(rate) == pytest.approx(100 * int(false) / (int(true) + int(false)), abs=0.05)
+    # the calibrate() section: one choice per strategy, from the same pairs
+    assert re.search(r"^strategy embedding: threshold 0\.\d{3} ", outputs, re.MULTILINE), outputs
+    assert re.search(r"^strategy hybrid: threshold 0\.\d{3} ", outputs, re.MULTILINE), outputs
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
     assert images == 2  # cosine distributions and precision-recall curves
     # (its run time, under two minutes on this project's 2-core machine, is recorded in RESULTS.md, not

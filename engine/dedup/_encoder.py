@@ -1,7 +1,7 @@
 """The lazy default encoder, and what the encoder-backed strategies share (loading, timing, figures).
 
-The encoder is loaded lazily, once per process for the default model, under a lock: the first batch that
-needs it pays the load (or falls back to exact matching if that exceeds ``dedup_timeout_ms``).
+The encoder is loaded lazily, once per process for the default model, under a lock. The engine loads it in
+the background (:mod:`batchsieve._warmup`), so that the load never counts against ``dedup_timeout_ms``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from typing import Any
 
-__all__ = ["EncoderBacked", "default_encoder"]
+__all__ = ["EncoderBacked", "default_encoder", "merge_cosines"]
 
 _default_encoder: Any = None
 _default_lock = threading.Lock()
@@ -28,12 +28,25 @@ def default_encoder() -> Any:
         return _default_encoder
 
 
+def merge_cosines(embeddings: Any, rep: list[int]) -> dict[int, float]:
+    """The cosine of each merged row to its representative (what :func:`batchsieve.BatchProcessor`'s merge log
+    and ``on_merge`` report); only the merged pairs are computed."""
+    merged = [i for i, r in enumerate(rep) if r != i]
+    if not merged:
+        return {}
+    x = embeddings.float()
+    a, b = x[merged], x[[rep[i] for i in merged]]
+    cos = (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+    return dict(zip(merged, cos.tolist(), strict=True))
+
+
 class EncoderBacked:
     """Lazy, thread-safe access to an encoder and its figures (a mixin of the embedding strategies)."""
 
     def __init__(self, encoder: Any = None) -> None:
         self._encoder = encoder
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._encode_seconds = 0.0
         self._encoded_batches = 0
         self._last_encode_seconds = 0.0
@@ -47,10 +60,15 @@ class EncoderBacked:
     def encoder(self) -> Any:
         """The encoder (loaded on first use)."""
         if self._encoder is None:
-            with self._lock:
+            with self._load_lock:  # not self._lock: stats() must not wait for a load in progress
                 if self._encoder is None:
                     self._encoder = default_encoder()
         return self._encoder
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the encoder is in memory: a given one is; the default one once any strategy loaded it."""
+        return self._encoder is not None or _default_encoder is not None
 
     def warmup(self) -> None:
         """Load the encoder and run it (and the kernel, which compiles on first use on CUDA) once."""

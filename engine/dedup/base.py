@@ -46,6 +46,7 @@ class Assignment:
     seconds: float = 0.0  # time spent deciding (encoder + kernel)
     fallback: str | None = None  # why a semantic strategy fell back to exact matching, if it did
     identity: bool = False  # every request is its own representative (``rep`` may then be empty)
+    cosines: dict[int, float] | None = None  # a semantic merge's cosine to its representative, by index
 
 
 class DedupStrategy(ABC):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from ._encoder import EncoderBacked
+from ._encoder import EncoderBacked, merge_cosines
 from .base import Assignment, DedupItem, DedupStrategy
 from .exact import merge_groups
 
@@ -35,7 +35,8 @@ class EmbeddingStrategy(EncoderBacked, DedupStrategy):
             allowed=torch.tensor([item.mergeable for item in items], dtype=torch.bool)).tolist()
         merged = sum(1 for i, r in enumerate(rep) if r != i)
         self._count({"embedding": merged})
-        return Assignment(rep, {"embedding": merged} if merged else {}, seconds=time.perf_counter() - t0)
+        return Assignment(rep, {"embedding": merged} if merged else {}, seconds=time.perf_counter() - t0,
+                          cosines=merge_cosines(result.embeddings, rep))
 
     def explain(self, a: str, b: str, threshold: float) -> str:
         """Why two texts would or would not merge under this strategy at ``threshold`` (the cosine alone)."""

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ._encoder import EncoderBacked
+from ._encoder import EncoderBacked, merge_cosines
 from .base import Assignment, DedupItem, DedupStrategy
 from .exact import exact_assignment, merge_groups
 
@@ -42,23 +42,27 @@ class HybridStrategy(EncoderBacked, DedupStrategy):
         exact = exact_assignment(items)
         merges: Counter[str] = Counter(exact=sum(1 for i in range(n) if exact[i] != i))
         rep = list(exact)
+        cosines: dict[int, float] = {}
         # the semantic stages see one representative of each exact group
         candidates = [i for i in range(n) if exact[i] == i and items[i].mergeable]
         if len(candidates) >= 2:
-            sub_rep = self._semantic_groups([items[i] for i in candidates], threshold, merges)
+            sub_rep, sub_cos = self._semantic_groups([items[i] for i in candidates], threshold, merges)
             for k, r in enumerate(sub_rep):
                 if r != k:
                     rep[candidates[k]] = candidates[r]
+                    cosines[candidates[k]] = sub_cos[k]
                     merges["embedding"] += 1
             for i in range(n):  # members of an exact group follow their representative's new group
                 if exact[i] != i:
                     rep[i] = rep[exact[i]]
         merges = Counter({k: v for k, v in merges.items() if v})
         self._count(merges)
-        return Assignment(rep, dict(merges), seconds=time.perf_counter() - t0)
+        return Assignment(rep, dict(merges), seconds=time.perf_counter() - t0, cosines=cosines)
 
-    def _semantic_groups(self, sub: list[DedupItem], threshold: float, merges: Counter[str]) -> list[int]:
-        """Representatives among ``sub`` (distinct, mergeable texts): candidates, vetoes, greedy choice."""
+    def _semantic_groups(self, sub: list[DedupItem], threshold: float, merges: Counter[str]
+                         ) -> tuple[list[int], dict[int, float]]:
+        """Representatives among ``sub`` (distinct, mergeable texts): candidates, vetoes, greedy choice; and the
+        cosine of each merge."""
         import torch
         from batchsieve.kernels import representatives, similarity_graph
 
@@ -67,23 +71,28 @@ class HybridStrategy(EncoderBacked, DedupStrategy):
                                scope_ids=torch.tensor(merge_groups(sub), dtype=torch.int32))
         pairs = adj.nonzero().tolist()  # (p, q) with q < p: candidate merges in batch order
         if not pairs:
-            return list(range(len(sub)))
+            return list(range(len(sub))), {}
         vetoed = self._vetoes(sub, pairs, result)
         if vetoed:
             merges["vetoed"] += len(vetoed)
             rows, cols = zip(*vetoed, strict=True)
             adj[list(rows), list(cols)] = False
-        return representatives(adj).tolist()
+        rep = representatives(adj).tolist()
+        return rep, merge_cosines(result.embeddings, rep)
 
     def _vetoes(self, sub: list[DedupItem], pairs: list[list[int]], result: Any) -> list[list[int]]:
         """The candidate pairs the verifier refuses (each text's facts are built once)."""
         unknown = list(getattr(result, "has_unknown", [False] * len(sub)))
         truncated = list(getattr(result, "truncated", [False] * len(sub)))
-        verifier = self.verifier
-        facts = {k: verifier.facts(sub[k].text) for k in {k for pair in pairs for k in pair}}
+        facts = {k: self.verifier.facts(sub[k].text) for k in {k for pair in pairs for k in pair}}
         return [[p, q] for p, q in pairs
-                if not verifier.check(facts[q], facts[p], a_unknown=unknown[q], b_unknown=unknown[p],
-                                      a_truncated=truncated[q], b_truncated=truncated[p]).ok]
+                if not self.verdict(facts[q], facts[p], (unknown[q], unknown[p]), (truncated[q], truncated[p])).ok]
+
+    def verdict(self, a: Any, b: Any, unknown: tuple[bool, bool], truncated: tuple[bool, bool]) -> Any:
+        """The verifier's verdict on a candidate pair (``a`` first in the batch; texts or their facts) with the
+        encoder's flags: the one call the engine and :func:`batchsieve.calibrate` both make."""
+        return self.verifier.check(a, b, a_unknown=unknown[0], b_unknown=unknown[1], a_truncated=truncated[0],
+                                   b_truncated=truncated[1])
 
     def explain(self, a: str, b: str, threshold: float) -> str:
         """Why two texts would or would not merge under this strategy at ``threshold``: the same cosine, the

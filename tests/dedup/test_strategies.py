@@ -296,7 +296,7 @@ async def test_custom_function_errors_fall_back():
 
 def test_explain_says_why():
     enc = encoder_with({("Show me my invoice", "Don't show me my invoice"): 0.99})
-    batch = BatchProcessor(_echo, encoder=enc)
+    batch = BatchProcessor(_echo, encoder=enc, dedup_threshold=0.98)
     text = batch.explain("Show me my invoice", "Don't show me my invoice")
     assert "NO MERGE: vetoed by the verifier" in text
     assert "cosine 0.990 >= threshold 0.980" in text

@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 PACKAGES = ["batchsieve", "batchsieve.dedup", "batchsieve.policies", "batchsieve.verifier", "batchsieve.kernels",
-            "batchsieve.models", "batchsieve.server", "batchsieve.ray_serve"]
+            "batchsieve.models", "batchsieve.server", "batchsieve.ray_serve",
+            "batchsieve.calibration"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
