@@ -85,6 +85,7 @@ class Intake:
         self._enable_dedup = config.enable_dedup
         self._costed = config.costed
         self._max_cost = math.inf if config.max_batch_cost is None else config.max_batch_cost
+        self._audit = config.audit_rate > 0 and config.enable_dedup  # coalesced exact duplicates are audited too
         self.seq = 0  # entries created (unique handler slots)
 
     def reconfigure(self, config: BatchConfig) -> None:
@@ -146,9 +147,13 @@ class Intake:
         fut = loop.create_future()
         key = prepared[3]
         queue = self._queue
+        audit_of = None
         if key is not None:
             entry = queue.by_key.get(key)
-            if entry is not None:
+            if entry is not None and self._audit and self._runner.merges.sample_coalesced() \
+                    and self._runner.stream_batch is None:
+                audit_of, key = entry, None  # audited: queued on its own, its answer compared (see _merges)
+            elif entry is not None:
                 entry.add_waiter(fut, now)
                 if entry.state == QUEUED:  # an identical request is queued: share its slot
                     queue.waiting += 1
@@ -166,6 +171,8 @@ class Intake:
         queue.push(entry)
         if deadline is not None:
             queue.add_deadline(entry, deadline)
+        if audit_of is not None:
+            self._runner.merges.watch(audit_of, fut, text)
         if self._notify_policy:
             try:
                 self._policy.on_arrival(now)

@@ -13,14 +13,19 @@ Every merge a batch's dedup stage decides (a request handed another request's an
   would have had, so a call still holds at most ``max_size`` requests (a due audit that finds no room, which
   a batch of at most ``max_size`` entries never causes, waits for the next merge).
 
-Merges are decided per batch; exact duplicates coalesced in the queue (``merges["exact_queued"]``,
-``["exact_inflight"]``) are one handler slot from the start and are neither reported nor audited.
+Exact duplicates coalesced in the queue (``merges["exact_queued"]``, ``["exact_inflight"]``: an identical
+request already queued or running) are one handler slot from the start and are not reported to ``on_merge``
+nor kept in the ring; they are audited at the same rate, counted on their own: a sampled one does not join,
+it is queued as a request of its own (so its caller gets its own answer), and once both answers are in, the
+representative's first caller's answer is compared with it (stage ``exact``; a side that failed or whose
+callers all left is counted in ``not_compared``). With a generator handler they are not audited.
 Stages: ``exact`` (identical after normalisation), ``embedding`` (cosine only), ``verifier_passed``
 (``hybrid``: cosine and the verifier's consent), or the strategy's name for ``custom`` ones.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import operator
@@ -67,6 +72,7 @@ class MergeLog:
         self._strategy = strategy
         self._ring: deque[dict[str, Any]] = deque(maxlen=_RING)
         self._seen = 0  # merges so far (the audit's counter)
+        self._seen_coalesced = 0  # exact duplicates that met an identical live request (their own counter)
         self._due = 0  # audits owed (sampled while a batch had no room)
         self._audited: Counter[str] = Counter()
         self._disagreed: Counter[str] = Counter()
@@ -113,6 +119,34 @@ class MergeLog:
                            MergeInfo(stage, cosine, verdict, audited, rep.text, dup.text))
         return audits
 
+    def sample_coalesced(self) -> bool:
+        """Whether the exact duplicate about to join an identical queued or running request is audited."""
+        self._seen_coalesced += 1
+        k, rate = self._seen_coalesced, self.config.audit_rate
+        return math.floor(k * rate) > math.floor((k - 1) * rate)
+
+    def watch(self, rep: Entry, own: asyncio.Future[Any], duplicate_text: str) -> None:
+        """Compare an audited coalesced duplicate's own answer (``own``) with the answer of ``rep``'s first
+        caller still waiting, once both are in."""
+        waiters = rep.waiters()
+        if not waiters:
+            self._skipped += 1
+            return
+        shared = waiters[0][0]
+        pending = [shared, own]
+
+        def settle(_: asyncio.Future[Any]) -> None:
+            if not all(f.done() for f in pending) or not pending:
+                return
+            pending.clear()  # both callbacks may see both done: compare once
+            if shared.cancelled() or own.cancelled() or shared.exception() or own.exception():
+                self._skipped += 1
+                return
+            self._compare_one("exact", rep.text, duplicate_text, shared.result(), own.result(), None)
+
+        shared.add_done_callback(settle)
+        own.add_done_callback(settle)
+
     def _call(self, on_merge: Callable[..., Any], rep: Any, dup: Any, info: MergeInfo) -> None:
         try:
             on_merge(rep, dup, info)
@@ -126,25 +160,30 @@ class MergeLog:
         """Compare each audited duplicate's own answer with its representative's."""
         if slot_of is None:
             return
-        equal = self.config.answers_equal or operator.eq
         for i, r, stage, cosine in audits:
             own, shared = slot_of[i], slot_of[r]
             if own < 0 or shared < 0:  # every caller of one side left before the call: nothing to compare
                 continue
             mine, theirs = results[own], results[shared]
-            try:
-                if isinstance(mine, BaseException) or isinstance(theirs, BaseException):
-                    raise ValueError("a failed slot")
-                same = bool(equal(theirs, mine))
-            except Exception:
+            if isinstance(mine, BaseException) or isinstance(theirs, BaseException):  # a failed slot
                 self._skipped += 1
                 continue
-            self._audited[stage] += 1
-            if not same:
-                self._disagreed[stage] += 1
-                self._sample.append({"representative": _cut(entries[r].text), "duplicate": _cut(entries[i].text),
-                                     "stage": stage, "cosine": cosine, "representative_answer": _cut(theirs),
-                                     "duplicate_answer": _cut(mine)})
+            self._compare_one(stage, entries[r].text, entries[i].text, theirs, mine, cosine)
+
+    def _compare_one(self, stage: str, rep_text: str, dup_text: str, theirs: Any, mine: Any,
+                     cosine: float | None) -> None:
+        equal = self.config.answers_equal or operator.eq
+        try:
+            same = bool(equal(theirs, mine))
+        except Exception:  # a failing answers_equal costs the comparison, never an answer
+            self._skipped += 1
+            return
+        self._audited[stage] += 1
+        if not same:
+            self._disagreed[stage] += 1
+            self._sample.append({"representative": _cut(rep_text), "duplicate": _cut(dup_text), "stage": stage,
+                                 "cosine": cosine, "representative_answer": _cut(theirs),
+                                 "duplicate_answer": _cut(mine)})
 
     def audit_stats(self) -> dict[str, Any]:
         """``stats.audit``: audited merges, disagreements and the disagreement rate by stage, and a sample."""

@@ -164,3 +164,88 @@ async def test_explain_gives_the_engine_s_verdict_with_the_encoder_flags(flags, 
     assert (results[1] == results[0]) is merged
     if not merged:
         assert ("unknown tokens" if "unknown" in flags else "truncated") in batch.explain(P1, P2)
+
+
+# ------------------------------------------------------------------ exact duplicates coalesced in the queue
+
+
+@pytest.mark.looptime
+async def test_a_queued_exact_duplicate_is_audited_on_its_own_and_its_caller_gets_its_own_answer():
+    import asyncio
+
+    handler = Handler(answer=lambda text: f"answer to {text}")
+    batch = BatchProcessor(handler, dedup_strategy="exact", audit_rate=1.0, window_ms=10)
+    results = await asyncio.gather(batch.process("Hello there"), batch.process("hello  THERE"))
+    assert results == ["answer to Hello there", "answer to hello  THERE"]  # each caller its own answer
+    assert handler.batches == [["Hello there", "hello  THERE"]]
+    stats = batch.get_stats()
+    assert stats.audit["audited"] == {"exact": 1} and stats.audit["disagreements"] == {"exact": 1}
+    [pair] = stats.audit["disagreeing"]
+    assert (pair["representative"], pair["duplicate"], pair["stage"]) == ("Hello there", "hello  THERE", "exact")
+    assert (pair["representative_answer"], pair["duplicate_answer"]) == ("answer to Hello there",
+                                                                         "answer to hello  THERE")
+    assert stats.merges.get("exact_queued", 0) == 0 and stats.recent_merges == ()
+
+
+@pytest.mark.looptime
+async def test_an_exact_duplicate_of_a_running_request_is_audited_in_the_next_call():
+    import asyncio
+
+    gate = asyncio.Event()
+    batches: list[list[str]] = []
+
+    async def handler(requests):
+        batches.append(list(requests))
+        if len(batches) == 1:
+            await gate.wait()
+        return [r.lower() for r in requests]
+
+    batch = BatchProcessor(handler, dedup_strategy="exact", audit_rate=1.0, window_ms=10)
+    first = asyncio.ensure_future(batch.process("Same"))
+    await asyncio.sleep(0.050)  # "Same" is in its handler call
+    second = asyncio.ensure_future(batch.process("same"))
+    await asyncio.sleep(0.050)
+    gate.set()
+    assert await asyncio.gather(first, second) == ["same", "same"]
+    assert batches == [["Same"], ["same"]]
+    audit = batch.get_stats().audit
+    assert audit["audited"] == {"exact": 1} and audit["disagreements"] == {"exact": 0}
+
+
+@pytest.mark.looptime
+async def test_the_default_rate_audits_the_hundredth_coalesced_duplicate():
+    import asyncio
+
+    handler = Handler()
+    batch = BatchProcessor(handler, dedup_strategy="exact", window_ms=10)
+    assert batch.config.audit_rate == 0.01
+    results = await asyncio.gather(*[batch.process("the same question") for _ in range(101)])
+    assert results == ["answer to the same question"] * 101
+    assert handler.batches == [["the same question", "the same question"]]  # the 100th duplicate audited
+    stats = batch.get_stats()
+    assert stats.merges["exact_queued"] == 99 and stats.audit["audited"] == {"exact": 1}
+    assert stats.audit["disagreements"] == {"exact": 0}
+
+
+@pytest.mark.looptime
+async def test_an_audit_whose_representative_failed_is_not_compared():
+    import asyncio
+
+    async def handler(requests):
+        return [ValueError("no") if r == "A" else r for r in requests]
+
+    batch = BatchProcessor(handler, dedup_strategy="exact", audit_rate=1.0, window_ms=10, normalize=str.lower)
+    outcomes = await asyncio.gather(batch.process("A"), batch.process("a"), return_exceptions=True)
+    assert isinstance(outcomes[0], ValueError) and outcomes[1] == "a"
+    audit = batch.get_stats().audit
+    assert audit["audited"] == {} and audit["not_compared"] == 1
+
+
+@pytest.mark.looptime
+async def test_with_audit_rate_0_coalesced_duplicates_share_one_slot():
+    import asyncio
+
+    handler = Handler()
+    batch = BatchProcessor(handler, dedup_strategy="exact", audit_rate=0.0, window_ms=10)
+    await asyncio.gather(*[batch.process("q") for _ in range(300)])
+    assert handler.batches == [["q"]] and batch.get_stats().audit["audited"] == {}
