@@ -82,3 +82,14 @@ def test_the_factory_refuses_a_name_that_is_not_a_string_with_the_choices(name):
     with pytest.raises(ValueError) as info:
         make_strategy(name)  # type: ignore[arg-type]
     assert str(info.value) == f"unknown dedup_strategy {name!r}; choose one of exact, embedding, hybrid, custom"
+
+
+def test_each_strategy_s_default_threshold_and_an_explicit_one_winning():
+    from batchsieve import BatchConfig
+    from batchsieve.dedup.thresholds import default_threshold
+
+    assert [BatchConfig(dedup_strategy=s).dedup_threshold for s in ("hybrid", "embedding", "exact")] == [
+        0.865, 0.985, 0.98]
+    assert BatchConfig().dedup_threshold == 0.865  # the default strategy is hybrid
+    assert (default_threshold(None), default_threshold("custom")) == (0.98, 0.98)
+    assert BatchConfig(dedup_strategy="hybrid", dedup_threshold=0.98).dedup_threshold == 0.98
