@@ -660,3 +660,27 @@ async def test_when_every_reader_left_the_batch_ends_normally_and_the_processor_
     handler.put(end_all, call=1)
     assert await again == (["q.1"], None)
     await finish(batch)
+
+
+@pytest.mark.looptime
+async def test_a_generator_raising_while_being_closed_is_logged_and_its_readers_keep_their_chunks(caplog):
+    import logging
+
+    from batchsieve import BatchProcessor
+
+    async def handler(requests):
+        try:
+            yield [f"{r}-1" for r in requests]
+            yield [StopIteration() for _ in requests]
+            await asyncio.sleep(3600)  # never reached by the readers: the pump closes the generator here
+            yield [None for _ in requests]
+        finally:
+            raise RuntimeError("backend cleanup failed")
+
+    batch = BatchProcessor(handler, dedup_strategy="exact", window_ms=1)
+    with caplog.at_level(logging.ERROR, logger="batchsieve"):
+        chunks = [c async for c in batch.stream("q")]
+        await batch.close()
+    assert chunks == ["q-1"]
+    assert [r.getMessage() for r in caplog.records if r.name == "batchsieve"] == [
+        "the streaming handler raised while being closed"]
