@@ -150,8 +150,8 @@ class Intake:
         audit_of = None
         if key is not None:
             entry = queue.by_key.get(key)
-            if entry is not None and self._audit and self._runner.merges.sample_coalesced() \
-                    and self._runner.stream_batch is None:
+            if entry is not None and self._audit and self._runner.stream_batch is None \
+                    and self._runner.merges.sample_coalesced():
                 audit_of, key = entry, None  # audited: queued on its own, its answer compared (see _merges)
             elif entry is not None:
                 entry.add_waiter(fut, now)

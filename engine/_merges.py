@@ -59,6 +59,11 @@ class MergeInfo:
     duplicate_text: str
 
 
+def _sampled(k: int, rate: float) -> bool:
+    """Whether the ``k``-th merge is audited: when ``floor(k * rate)`` steps up."""
+    return math.floor(k * rate) > math.floor((k - 1) * rate)
+
+
 def _cut(text: Any) -> str:
     text = text if isinstance(text, str) else repr(text)
     return text if len(text) <= _TEXT else text[:_TEXT - 3] + "..."
@@ -102,7 +107,7 @@ class MergeLog:
             stage = self._stage(dup, rep)
             cosine = None if stage == "exact" else cosines.get(i)
             self._seen += 1
-            if rate and math.floor(self._seen * rate) > math.floor((self._seen - 1) * rate):
+            if _sampled(self._seen, rate):
                 self._due += 1
             audited = self._due > 0 and room > 0
             if audited:
@@ -122,8 +127,7 @@ class MergeLog:
     def sample_coalesced(self) -> bool:
         """Whether the exact duplicate about to join an identical queued or running request is audited."""
         self._seen_coalesced += 1
-        k, rate = self._seen_coalesced, self.config.audit_rate
-        return math.floor(k * rate) > math.floor((k - 1) * rate)
+        return _sampled(self._seen_coalesced, self.config.audit_rate)
 
     def watch(self, rep: Entry, own: asyncio.Future[Any], duplicate_text: str) -> None:
         """Compare an audited coalesced duplicate's own answer (``own``) with the answer of ``rep``'s first
@@ -136,7 +140,7 @@ class MergeLog:
         pending = [shared, own]
 
         def settle(_: asyncio.Future[Any]) -> None:
-            if not all(f.done() for f in pending) or not pending:
+            if not pending or not all(f.done() for f in pending):
                 return
             pending.clear()  # both callbacks may see both done: compare once
             if shared.cancelled() or own.cancelled() or shared.exception() or own.exception():
