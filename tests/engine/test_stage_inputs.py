@@ -39,14 +39,21 @@ class RecordingStrategy(DedupStrategy):
 # ------------------------------------------------------------------ text_fn on dict requests
 
 
-@pytest.mark.looptime
-async def test_a_text_fn_reads_dicts_and_text_key_names_the_key_left_out_of_the_fields():
-    calls: list[list] = []
+class BodyHandler:
+    """Answers ``{"body": ...}`` requests and keeps each call's requests."""
 
-    async def handler(requests):
-        calls.append(requests)
+    def __init__(self) -> None:
+        self.calls: list[list] = []
+
+    async def __call__(self, requests):
+        self.calls.append(requests)
         return [f"answer to {r['body']}" for r in requests]
 
+
+@pytest.mark.looptime
+async def test_a_text_fn_reads_dicts_and_text_key_names_the_key_left_out_of_the_fields():
+    handler = BodyHandler()
+    calls = handler.calls
     batch = BatchProcessor(handler, dedup_strategy="exact", text_fn=lambda r: r["body"].strip(), text_key="body")
     results = await asyncio.gather(batch.process({"body": " Hello  World"}), batch.process({"body": "hello world"}))
     assert results == ["answer to  Hello  World", "answer to  Hello  World"]
@@ -55,12 +62,8 @@ async def test_a_text_fn_reads_dicts_and_text_key_names_the_key_left_out_of_the_
 
 @pytest.mark.looptime
 async def test_without_text_key_a_text_fn_dict_keeps_every_key_as_a_field_so_only_identical_dicts_merge():
-    calls: list[list] = []
-
-    async def handler(requests):
-        calls.append(requests)
-        return [f"answer to {r['body']}" for r in requests]
-
+    handler = BodyHandler()
+    calls = handler.calls
     batch = BatchProcessor(handler, dedup_strategy="exact", text_fn=lambda r: r["body"])
     await asyncio.gather(batch.process({"body": "Hello"}), batch.process({"body": "hello"}),
                          batch.process({"body": "Hello"}))
@@ -69,12 +72,8 @@ async def test_without_text_key_a_text_fn_dict_keeps_every_key_as_a_field_so_onl
 
 @pytest.mark.looptime
 async def test_a_text_fn_keeps_the_other_fields_of_a_dict_in_its_key():
-    calls: list[list] = []
-
-    async def handler(requests):
-        calls.append(requests)
-        return [f"answer to {r['body']}" for r in requests]
-
+    handler = BodyHandler()
+    calls = handler.calls
     batch = BatchProcessor(handler, dedup_strategy="exact", text_fn=lambda r: r["body"], text_key="body")
     await asyncio.gather(batch.process({"body": "q", "user": 1}), batch.process({"body": "Q", "user": 2}),
                          batch.process({"body": "q ", "user": 1}))

@@ -96,6 +96,15 @@ def start(batch: BatchProcessor, request: Any, *, stop_after: int | None = None,
     return asyncio.ensure_future(read())
 
 
+def gated(gate: asyncio.Event, handler: Any) -> Any:
+    """A generator handler that starts ``handler``'s generation only once ``gate`` is set."""
+    async def blocker(requests):
+        await gate.wait()
+        async for step in handler(requests):
+            yield step
+    return blocker
+
+
 def make(handler: Any, **kwargs: Any) -> BatchProcessor:
     kwargs.setdefault("dedup_strategy", "exact")
     kwargs.setdefault("window_ms", 0)
@@ -310,13 +319,7 @@ async def test_when_every_caller_of_every_request_left_the_generator_is_closed()
 async def test_a_reader_left_on_the_queue_gives_up_its_place_and_nothing_reaches_the_handler():
     gate = asyncio.Event()
     handler = Driven()
-
-    async def blocker(requests):
-        await gate.wait()
-        async for step in handler(requests):
-            yield step
-
-    batch = make(blocker, window_ms=10)
+    batch = make(gated(gate, handler), window_ms=10)
     waiting = batch.stream("q")
     task = asyncio.ensure_future(waiting.__anext__())
     await asyncio.sleep(0.001)  # queued, window still open

@@ -32,7 +32,7 @@ from .test_faults import (  # noqa: F401 -- no_asyncio_warning is an autouse fix
     assert_no_task_left,
     no_asyncio_warning,
 )
-from .test_streaming import END, Driven, chunk, end_all, finish, make, settle, start
+from .test_streaming import END, Driven, chunk, end_all, finish, gated, make, settle, start
 
 pytestmark = pytest.mark.looptime
 
@@ -243,13 +243,7 @@ async def test_a_dropped_joiner_leaves_on_collection_and_the_stream_is_abandoned
 async def test_a_dropped_queued_stream_gives_up_its_place():
     gate = asyncio.Event()
     handler = Driven()
-
-    async def blocker(requests):
-        await gate.wait()
-        async for step in handler(requests):
-            yield step
-
-    batch = make(blocker, window_ms=10)
+    batch = make(gated(gate, handler), window_ms=10)
     waiting = batch.stream("q")
     waiting.open()
     del waiting
