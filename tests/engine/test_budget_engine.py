@@ -12,24 +12,7 @@ import random
 import pytest
 from batchsieve import Assignment, BatchProcessor, DedupStrategy
 
-
-class Recorder:
-    """An async handler that records each batch and the loop time it started, then upper-cases."""
-
-    def __init__(self, gate: asyncio.Event | None = None, delay: float = 0.0) -> None:
-        self.batches: list[list] = []
-        self.times: list[float] = []
-        self.gate = gate
-        self.delay = delay
-
-    async def __call__(self, requests: list) -> list:
-        self.batches.append(list(requests))
-        self.times.append(asyncio.get_running_loop().time())
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return [(r if isinstance(r, str) else r["query"]).upper() for r in requests]
+from .test_processor import Recorder
 
 
 def _processor(handler, **options) -> BatchProcessor:
