@@ -15,6 +15,11 @@ limit), survived, or reached by no selected test; writes ``build/mutation/summar
     .venv/bin/python benchmarks/mutation.py                   # every group (what make mutation runs)
     .venv/bin/python benchmarks/mutation.py --group queue     # one group
     .venv/bin/python benchmarks/mutation.py --report          # the summary of the last runs, no run
+    .venv/bin/python benchmarks/mutation.py --recheck policies tests/policies/test_adaptive_bounds.py
+
+``--recheck GROUP TEST...`` reruns the group's last survivors against the working tree's tests (copied into
+its mutants folder), each with the named tests only: a quick check that new tests kill what they were written
+against, before the next full run confirms it. It changes no recorded result.
 """
 
 from __future__ import annotations
@@ -127,6 +132,27 @@ def write_survivors(group: dict, statuses: dict[str, dict[str, str]]) -> list[st
     return names
 
 
+def recheck(group: dict, tests: list[str], workers: int, match: str = "") -> list[str]:
+    """Rerun the group's survivors against ``tests`` (the working tree's copies); return those that still survive."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = OUT / group["name"] / "mutants"
+    shutil.copytree(ROOT / "tests", folder / "tests", dirs_exist_ok=True)
+    survivors = [name for by_key in results(group).values() for name, status in by_key.items()
+                 if status == "survived" and match in name]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+    def survives(name: str) -> bool:
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=5", *tests]
+        proc = subprocess.run(cmd, cwd=folder, env={**env, "MUTANT_UNDER_TEST": name}, capture_output=True)
+        return proc.returncode == 0
+
+    with ThreadPoolExecutor(workers) as pool:
+        left = [name for name, alive in zip(survivors, pool.map(survives, survivors), strict=True) if alive]
+    print(f"{group['name']}: {len(survivors) - len(left)} of {len(survivors)} survivors killed by {' '.join(tests)}")
+    return left
+
+
 def summarise(groups: list[dict], seconds: dict[str, float]) -> str:
     """The per-module table; the score is over the mutants checked (a run stopped early leaves some unchecked)."""
     rows = []
@@ -166,7 +192,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this group (repeatable); default: every group")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--report", action="store_true", help="summarise the last runs without running")
+    parser.add_argument("--recheck", nargs="+", metavar=("GROUP", "TEST"),
+                        help="rerun GROUP's last survivors against these tests only, and list those still alive")
+    parser.add_argument("--match", default="", help="with --recheck: only the survivors whose name contains this")
     args = parser.parse_args(argv)
+    if args.recheck:
+        group = next((g for g in groups if g["name"] == args.recheck[0]), None)
+        if group is None or len(args.recheck) < 2:
+            parser.error("--recheck needs a group name and at least one test path")
+        print("\n".join(recheck(group, args.recheck[1:], args.workers, args.match)))
+        return 0
     chosen = [g for g in groups if not args.group or g["name"] in args.group]
     seconds: dict[str, float] = {}
     if not args.report:

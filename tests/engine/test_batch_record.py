@@ -198,3 +198,13 @@ async def test_handler_and_dedup_work_run_on_the_processor_s_named_threads():
     batch = BatchProcessor(handler, dedup_function=score)
     assert await asyncio.gather(batch.process("p"), batch.process("q")) == ["p", "q"]
     assert seen["handler"].startswith("batchsieve-handler") and seen["dedup"].startswith("batchsieve-dedup")
+
+
+@pytest.mark.looptime
+async def test_under_a_cost_budget_the_record_carries_the_handler_requests_cost():
+    policy = RecordingPolicy()
+    batch = BatchProcessor(slow_handler(0.001), dedup_strategy="exact", policy=policy, max_batch_cost=100,
+                           cost_fn=lambda r: len(r.split()))
+    await asyncio.gather(batch.process("one two"), batch.process("three four five"), batch.process("one two"))
+    [record] = policy.records
+    assert (record.size, record.n_requests, record.cost) == (2, 3, 5.0)  # the duplicate costs nothing more

@@ -212,3 +212,30 @@ def test_a_processor_busy_on_an_open_loop_refuses_another_with_the_exact_message
         assert message == "this BatchProcessor is busy on another event loop; use one processor per loop"
     finally:
         old.close()
+
+
+@pytest.mark.looptime
+async def test_a_caller_leaving_while_a_merged_batch_waits_for_its_slot_keeps_each_answer_with_its_caller():
+    from .test_cancellation import Gated, _slots_waiting, answer_of
+    from .test_faults import wait_until
+
+    def same_first_letter(a, b) -> float:
+        return 1.0 if a[0] == b[0] else 0.0
+
+    handler = Gated(hold=("hold",))
+    batch = BatchProcessor(handler, dedup_function=same_first_letter, dedup_threshold=0.5, window_ms=0,
+                           max_size=8, max_concurrent_batches=1, audit_rate=0, dedup_timeout_ms=30_000)
+    holding = asyncio.ensure_future(batch.process("hold"))
+    await wait_until(lambda: handler.calls == [["hold"]])
+    merged = asyncio.ensure_future(batch.process(["apple", "avocado", "banana"]))  # apple and avocado merge
+    await wait_until(lambda: _slots_waiting(batch) == 1)
+    leaving = asyncio.ensure_future(batch.process("cherry"))  # queued behind: it leaves, the merged batch stays
+    await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    handler.release.set()
+    assert await merged == [answer_of("apple"), answer_of("apple"), answer_of("banana")]
+    assert await holding == answer_of("hold")
+    await batch.close()
+    assert handler.calls[:2] == [["hold"], ["apple", "banana"]]
+    assert batch.get_stats().cancelled_requests == 1
