@@ -83,7 +83,8 @@ def run_group(settings: dict, group: dict, workers: int) -> float:
     folder = OUT / group["name"]
     lay_out(folder)
     write_group_config(folder, settings, group)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
+           "BATCHSIEVE_MUTATION": "1"}
     t0 = time.monotonic()
     with open(folder / "mutmut.log", "w") as log:
         proc = subprocess.run([str(MUTMUT), "run", "--max-children", str(workers)], cwd=folder, env=env,
@@ -140,7 +141,7 @@ def recheck(group: dict, tests: list[str], workers: int, match: str = "") -> lis
     shutil.copytree(ROOT / "tests", folder / "tests", dirs_exist_ok=True)
     survivors = [name for by_key in results(group).values() for name, status in by_key.items()
                  if status == "survived" and match in name]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "BATCHSIEVE_MUTATION": "1"}
 
     def survives(name: str) -> bool:
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=5", *tests]

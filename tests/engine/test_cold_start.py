@@ -80,6 +80,8 @@ async def test_batches_before_the_load_use_exact_matching_and_count_as_cold_star
         assert await asyncio.to_thread(loader.started.wait, 10)  # the work started the load
         stats = batch.get_stats()
         assert (stats.cold_start_batches, stats.dedup_failures, stats.failed_requests) == (1, 0, 0)
+        assert await _both(batch) == [A.upper(), B.upper()]  # still loading: a second cold-start batch
+        assert batch.get_stats().cold_start_batches == 2
         loader.gate.set()
         await batch.warmup()  # waits for the load; the load itself never met dedup_timeout_ms=1
         await batch.close()  # fresh processor below: dedup_timeout_ms=1 would be too short for a real call
