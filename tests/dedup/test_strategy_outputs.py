@@ -93,3 +93,52 @@ def test_each_strategy_s_default_threshold_and_an_explicit_one_winning():
     assert BatchConfig().dedup_threshold == 0.865  # the default strategy is hybrid
     assert (default_threshold(None), default_threshold("custom")) == (0.98, 0.98)
     assert BatchConfig(dedup_strategy="hybrid", dedup_threshold=0.98).dedup_threshold == 0.98
+
+
+def test_merge_cosines_are_the_cosines_of_each_merged_row_to_its_representative():
+    from batchsieve.dedup._encoder import merge_cosines
+
+    embeddings = torch.tensor([[3.0, 4.0], [6.0, 8.0], [1.0, 0.0], [0.0, 2.0], [4.0, 3.0]])  # not unit length
+    assert merge_cosines(embeddings, [0, 0, 2, 2, 0]) == {1: pytest.approx(1.0), 3: 0.0, 4: pytest.approx(0.96)}
+    assert merge_cosines(embeddings, [0, 1, 2, 3, 4]) == {}
+
+
+class AlwaysOk:
+    """A verifier that accepts every candidate pair."""
+
+    def facts(self, text):
+        return text
+
+    def check(self, a, b, **flags):
+        return type("Verdict", (), {"ok": True})()
+
+
+@pytest.mark.parametrize("make", [EmbeddingStrategy, lambda enc: HybridStrategy(enc, verifier=AlwaysOk())])
+def test_a_semantic_merge_reports_its_cosine(make):
+    assignment = make(Returns(vectors([3.0, 4.0], [4.0, 3.0], [-1.0, 0.0]))).assign(items("a b", "c d", "e f"), 0.9)
+    assert assignment.rep == [0, 0, 2]
+    assert assignment.cosines == {1: pytest.approx(0.96)}
+
+
+def test_a_semantic_merge_never_crosses_scopes():
+    scoped = [DedupItem("a b", "a b", "tenant-1", (), True), DedupItem("c d", "c d", "tenant-2", (), True)]
+    assignment = HybridStrategy(Returns(vectors([1.0, 0.0], [1.0, 0.0])), verifier=AlwaysOk()).assign(scoped, 0.9)
+    assert assignment.rep == [0, 1]
+
+
+@pytest.mark.parametrize("strategy", [EmbeddingStrategy, HybridStrategy])
+def test_an_encoder_that_does_not_time_itself_is_timed_by_the_strategy(strategy):
+    import types
+
+    result = types.SimpleNamespace(embeddings=torch.tensor([[1.0, 0.0], [0.0, 1.0]]), truncated=[False] * 2,
+                                   has_unknown=[False] * 2)  # no encode_seconds
+    before = time.perf_counter()
+    assignment = strategy(Returns(result, delay_s=0.01)).assign(items("a b", "c d"), 0.9)
+    assert 0.01 <= assignment.seconds <= time.perf_counter() - before
+
+
+@pytest.mark.parametrize("strategy", [EmbeddingStrategy, HybridStrategy])
+def test_an_encoder_result_without_embeddings_is_a_clear_error(strategy):
+    with pytest.raises(ValueError) as info:
+        strategy(Returns(object())).assign(items("a b", "c d"), 0.9)
+    assert str(info.value) == "the encoder returned embeddings of shape NoneType for 2 texts"

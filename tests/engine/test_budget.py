@@ -249,3 +249,51 @@ def test_bucketed_takes_leave_the_rest_queued_in_order():
     assert [e.state for e in (q.by_key[f"q{i}"] for i in range(4))] == [IN_FLIGHT, QUEUED, IN_FLIGHT, QUEUED]
     assert (len(q), q.waiting, q.cost, q.window_start) == (2, 2, 980.0, 0.5)
     assert _seqs(q.take(5, now=0.5, max_wait=1.0)) == [1, 3]  # the plain take skips the taken ones too
+
+
+# ---------------------------------------------------------------- edges of a bucketed take
+
+
+def test_bucketing_takes_overdue_requests_only_while_they_fit():
+    q = _queue([4, 4, 3, 1], arrivals=[0.0, 0.0, 0.0, 0.9])  # the first three are overdue at now = 1
+    assert _seqs(q.take(10, now=1.0, max_wait=1.0, max_cost=10, bucket=True)) == [0, 1]  # 4 + 4; 3 more is 11
+    q = _queue([5, 5, 1], arrivals=[0.0, 0.0, 0.0])
+    assert _seqs(q.take(10, now=1.0, max_wait=1.0, max_cost=10, bucket=True)) == [0, 1]  # exactly the budget
+
+
+def test_bucketing_keeps_take_order_when_everything_fits_exactly():
+    q = _queue([10, 50, 12, 28])  # 100 in all: everything goes, in take order, not in order of closeness
+    assert _seqs(q.take(10, now=0.0, max_wait=1.0, max_cost=100, bucket=True)) == [0, 1, 2, 3]
+
+
+def test_bucketing_takes_a_close_request_that_fills_the_budget_exactly():
+    q = _queue([10, 50, 12, 30])  # anchor 10; 12 is the closest and makes exactly 22
+    assert _seqs(q.take(10, now=0.0, max_wait=1.0, max_cost=22, bucket=True)) == [0, 2]
+
+
+def test_without_priorities_bucketing_ignores_the_priority_callers_passed():
+    q = _queue([10, 500, 11], prios=[0, 9, 0])  # a queue without priorities: the 9 means nothing
+    assert _seqs(q.take(2, now=0.0, max_wait=1.0, max_cost=30, bucket=True)) == [0, 2]
+
+
+def _after_a_priority_take() -> tuple[RequestQueue, dict[str, Entry]]:
+    """A priority queue whose arrival order holds a taken entry ahead of two overdue ones."""
+    q = RequestQueue(priorities=True)
+    a, b, c = _entry(0, 1, arrival=0.0), _entry(1, 1, arrival=0.0, priority=9), _entry(2, 1, arrival=0.1)
+    for e in (a, b, c):
+        q.push(e)
+    assert _seqs(q.take(1, now=0.5, max_wait=1.0, bucket=True)) == [1]  # the priority 9 goes first
+    d = _entry(3, 1, arrival=0.9, priority=9)
+    q.push(d)
+    return q, {"a": a, "c": c, "d": d}
+
+
+def test_with_priorities_overdue_requests_behind_a_taken_one_still_go_first():
+    q, _ = _after_a_priority_take()
+    # at now = 1.2 (max_wait 1 s) a and c are overdue; d has priority 9 but is not overdue
+    assert _seqs(q.take(2, now=1.2, max_wait=1.0, bucket=True)) == [0, 2]
+
+
+def test_with_priorities_an_overdue_request_is_taken_once():
+    q, _ = _after_a_priority_take()
+    assert _seqs(q.take(4, now=1.2, max_wait=1.0, bucket=True)) == [0, 2, 3]

@@ -62,3 +62,16 @@ async def test_two_bursts_on_the_fake_clock(monkeypatch):
     assert (stats.latency_p50_ms, stats.latency_p99_ms) == (pytest.approx(30.0, abs=1e-6),) * 2
     assert stats.merges == {"exact_queued": 3} and stats.dispatch_reasons == {"window": 2}
     await batch.close()
+
+
+def test_a_new_processor_reports_no_streams_and_no_audit_yet():
+    stats = BatchProcessor(lambda rs: rs, dedup_strategy="exact").get_stats()
+    assert (stats.subscribers_per_stream, stats.on_merge_errors, stats.recent_merges) == (0.0, 0, ())
+
+
+def test_a_snapshot_without_a_merge_log_reports_an_empty_audit():
+    from batchsieve.stats import StatsCollector
+
+    snap = StatsCollector().snapshot(total_requests=0, cost_per_request=0.0, queue_depth=0, in_flight=0,
+                                     window_ms=5.0, policy={}, dedup={})
+    assert (snap.audit, snap.recent_merges, snap.on_merge_errors, snap.subscribers_per_stream) == ({}, (), 0, 0.0)
