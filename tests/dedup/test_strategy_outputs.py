@@ -133,8 +133,11 @@ def test_an_encoder_that_does_not_time_itself_is_timed_by_the_strategy(strategy)
     result = types.SimpleNamespace(embeddings=torch.tensor([[1.0, 0.0], [0.0, 1.0]]), truncated=[False] * 2,
                                    has_unknown=[False] * 2)  # no encode_seconds
     before = time.perf_counter()
-    assignment = strategy(Returns(result, delay_s=0.01)).assign(items("a b", "c d"), 0.9)
-    assert 0.01 <= assignment.seconds <= time.perf_counter() - before
+    step = strategy(Returns(result, delay_s=0.01))
+    assignment = step.assign(items("a b", "c d"), 0.9)
+    elapsed = time.perf_counter() - before
+    assert 0.01 <= assignment.seconds <= elapsed
+    assert 10.0 <= step.stats()["encoder_ms_last"] == step.stats()["encoder_ms_total"] <= elapsed * 1e3
 
 
 @pytest.mark.parametrize("strategy", [EmbeddingStrategy, HybridStrategy])
