@@ -41,6 +41,8 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 #: the repository folders that become the package's folders in the copy
 LAYOUT = (("engine", "batchsieve"), ("kernels", "batchsieve/kernels"), ("models", "batchsieve/models"))
 COPIED = ("engine", "kernels", "models", "tests", "data", "README.md", "pyproject.toml")
+#: the environment of every mutant's tests: one intra-op thread (fork safety), and tests/conftest.py's mutation mode
+ENV = {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "BATCHSIEVE_MUTATION": "1"}
 
 
 def load_config() -> tuple[dict, list[dict]]:
@@ -69,12 +71,16 @@ def toml_value(value: object) -> str:
     return json.dumps(value)  # str, bool, numbers and lists of them are written alike in JSON and TOML
 
 
+def pytest_options(settings: dict, group: dict) -> list[str]:
+    """The pytest options of a group's runs: its own (another time limit) or the shared ones."""
+    return group.get("pytest_args", settings["pytest_add_cli_args"])
+
+
 def write_group_config(folder: Path, settings: dict, group: dict) -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     head = text[:text.index("[tool.mutmut]")]
-    conf = {**settings, "only_mutate": group["mutate"], "pytest_add_cli_args_test_selection": group["tests"]}
-    if "pytest_args" in group:  # a group whose tests need other pytest options (a longer time limit)
-        conf["pytest_add_cli_args"] = group["pytest_args"]
+    conf = {**settings, "only_mutate": group["mutate"], "pytest_add_cli_args_test_selection": group["tests"],
+            "pytest_add_cli_args": pytest_options(settings, group)}
     lines = ["[tool.mutmut]"] + [f"{key} = {toml_value(value)}" for key, value in conf.items()]
     (folder / "pyproject.toml").write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
 
@@ -83,8 +89,7 @@ def run_group(settings: dict, group: dict, workers: int) -> float:
     folder = OUT / group["name"]
     lay_out(folder)
     write_group_config(folder, settings, group)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
-           "BATCHSIEVE_MUTATION": "1"}
+    env = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1"}
     t0 = time.monotonic()
     with open(folder / "mutmut.log", "w") as log:
         proc = subprocess.run([str(MUTMUT), "run", "--max-children", str(workers)], cwd=folder, env=env,
@@ -133,18 +138,21 @@ def write_survivors(group: dict, statuses: dict[str, dict[str, str]]) -> list[st
     return names
 
 
-def recheck(group: dict, tests: list[str], workers: int, match: str = "") -> list[str]:
-    """Rerun the group's survivors against ``tests`` (the working tree's copies); return those that still survive."""
+def recheck(settings: dict, group: dict, tests: list[str], workers: int, match: str = "") -> list[str]:
+    """Rerun the group's survivors against ``tests`` (the working tree's copies); return those that still survive.
+
+    Each runs with the pytest options the group's mutmut run uses (its own time limit, where it has one)."""
     from concurrent.futures import ThreadPoolExecutor
 
     folder = OUT / group["name"] / "mutants"
     shutil.copytree(ROOT / "tests", folder / "tests", dirs_exist_ok=True)
     survivors = [name for by_key in results(group).values() for name, status in by_key.items()
                  if status == "survived" and match in name]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "BATCHSIEVE_MUTATION": "1"}
+    env = {**os.environ, **ENV}
+    options = pytest_options(settings, group)
 
     def survives(name: str) -> bool:
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=5", *tests]
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", *options, *tests]
         proc = subprocess.run(cmd, cwd=folder, env={**env, "MUTANT_UNDER_TEST": name}, capture_output=True)
         return proc.returncode == 0
 
@@ -201,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         group = next((g for g in groups if g["name"] == args.recheck[0]), None)
         if group is None or len(args.recheck) < 2:
             parser.error("--recheck needs a group name and at least one test path")
-        print("\n".join(recheck(group, args.recheck[1:], args.workers, args.match)))
+        print("\n".join(recheck(settings, group, args.recheck[1:], args.workers, args.match)))
         return 0
     chosen = [g for g in groups if not args.group or g["name"] in args.group]
     seconds: dict[str, float] = {}
