@@ -276,24 +276,20 @@ def test_without_priorities_bucketing_ignores_the_priority_callers_passed():
     assert _seqs(q.take(2, now=0.0, max_wait=1.0, max_cost=30, bucket=True)) == [0, 2]
 
 
-def _after_a_priority_take() -> tuple[RequestQueue, dict[str, Entry]]:
+def _after_a_priority_take() -> RequestQueue:
     """A priority queue whose arrival order holds a taken entry ahead of two overdue ones."""
-    q = RequestQueue(priorities=True)
-    a, b, c = _entry(0, 1, arrival=0.0), _entry(1, 1, arrival=0.0, priority=9), _entry(2, 1, arrival=0.1)
-    for e in (a, b, c):
-        q.push(e)
+    q = _queue([1, 1, 1], priorities=True, arrivals=[0.0, 0.0, 0.1], prios=[0, 9, 0])
     assert _seqs(q.take(1, now=0.5, max_wait=1.0, bucket=True)) == [1]  # the priority 9 goes first
-    d = _entry(3, 1, arrival=0.9, priority=9)
-    q.push(d)
-    return q, {"a": a, "c": c, "d": d}
+    q.push(_entry(3, 1, arrival=0.9, priority=9))
+    return q
 
 
 def test_with_priorities_overdue_requests_behind_a_taken_one_still_go_first():
-    q, _ = _after_a_priority_take()
+    q = _after_a_priority_take()
     # at now = 1.2 (max_wait 1 s) a and c are overdue; d has priority 9 but is not overdue
     assert _seqs(q.take(2, now=1.2, max_wait=1.0, bucket=True)) == [0, 2]
 
 
 def test_with_priorities_an_overdue_request_is_taken_once():
-    q, _ = _after_a_priority_take()
+    q = _after_a_priority_take()
     assert _seqs(q.take(4, now=1.2, max_wait=1.0, bucket=True)) == [0, 2, 3]

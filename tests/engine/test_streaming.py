@@ -732,6 +732,7 @@ async def test_close_with_a_timeout_fails_a_running_stream_after_its_chunks():
     await batch.close(timeout=1)
     chunks, error = await reader
     assert chunks == ["q.0"] and type(error) is ProcessorClosedError
+    assert str(error) == "the stream was aborted: the processor closed"
     assert handler.closed == 1
     assert_no_task_left()
 

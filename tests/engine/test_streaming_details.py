@@ -388,20 +388,6 @@ async def test_request_and_stream_timeouts_add_up():
     await finish(batch)
 
 
-async def test_close_with_a_timeout_says_the_stream_was_aborted():
-    handler = Driven()
-    batch = make(handler)
-    reader = start(batch, "q")
-    await settle()
-    handler.put(chunk(0))
-    await settle()
-    await batch.close(timeout=1)
-    chunks, error = await reader
-    assert chunks == ["q.0"] and type(error) is ProcessorClosedError
-    assert str(error) == "the stream was aborted: the processor closed"
-    assert_no_task_left()
-
-
 async def test_a_stream_opened_after_close_is_refused_with_the_message():
     handler = Driven()
     batch = make(handler)

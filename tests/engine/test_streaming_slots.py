@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from batchsieve import BatchProcessingError, BatchProcessor
+from batchsieve import BatchProcessingError
 
 from .test_faults import no_asyncio_warning  # noqa: F401 -- an autouse fixture
+from .test_streaming import make
 
 pytestmark = pytest.mark.looptime
 
@@ -21,7 +22,7 @@ async def _slot_values(requests):
 
 
 async def test_a_stop_async_iteration_in_a_slot_fails_that_reader_and_ends_no_other():
-    batch = BatchProcessor(_slot_values, dedup_strategy="exact", window_ms=1)
+    batch = make(_slot_values)
     seen: list[str] = []
     with pytest.raises(BatchProcessingError) as info:
         async for chunk in batch.stream("odd"):
@@ -37,7 +38,7 @@ async def _cancelled_slot(requests):
 
 
 async def test_a_cancelled_error_in_a_slot_fails_that_reader_as_a_batch_error():
-    batch = BatchProcessor(_cancelled_slot, dedup_strategy="exact", window_ms=1)
+    batch = make(_cancelled_slot)
     with pytest.raises(BatchProcessingError) as info:
         [c async for c in batch.stream("odd")]
     assert isinstance(info.value.original, asyncio.CancelledError)
@@ -50,7 +51,7 @@ async def _failing(requests):
 
 
 async def test_return_exceptions_returns_a_list_item_s_error_but_raises_a_single_request_s():
-    batch = BatchProcessor(_failing, dedup_strategy="exact", window_ms=1)
+    batch = make(_failing)
     [error] = await batch.process(["a"], return_exceptions=True)
     assert isinstance(error, ValueError) and str(error) == "no answer for a"
     with pytest.raises(ValueError, match=r"^no answer for b$"):
@@ -62,7 +63,7 @@ async def test_a_plain_handler_s_cancelled_error_slot_fails_its_caller_as_a_batc
     async def handler(requests):
         return [asyncio.CancelledError() if r == "odd" else f"ok {r}" for r in requests]
 
-    batch = BatchProcessor(handler, dedup_strategy="exact", window_ms=1)
+    batch = make(handler)
     odd, even = await asyncio.gather(batch.process("odd"), batch.process("even"), return_exceptions=True)
     assert isinstance(odd, BatchProcessingError) and isinstance(odd.original, asyncio.CancelledError)
     assert even == "ok even"

@@ -20,10 +20,10 @@ def policy(**kw) -> AdaptiveWindowPolicy:
 
 
 def record(size: int = 4, n_requests: int | None = None, handler_s: float = 0.008, *, chars: int | None = None,
-           oldest_wait_s: float = 0.0, failed: bool = False, dedup_s: float = 0.0) -> BatchRecord:
+           oldest_wait_s: float = 0.0, failed: bool = False, dedup_s: float = 0.0, cost: float = 0.0) -> BatchRecord:
     return BatchRecord(dispatched_at=0.0, size=size, n_requests=size if n_requests is None else n_requests,
                        chars=60 * size if chars is None else chars, oldest_wait_s=oldest_wait_s,
-                       handler_s=handler_s, dedup_s=dedup_s, failed=failed)
+                       handler_s=handler_s, dedup_s=dedup_s, failed=failed, cost=cost)
 
 
 def linear(p: AdaptiveWindowPolicy, batches: int = 40, a: float = 0.005, b: float = 0.001) -> None:

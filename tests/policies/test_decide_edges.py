@@ -9,9 +9,11 @@ import logging
 import math
 
 import pytest
-from batchsieve.policies import BatchRecord, QueueState
+from batchsieve.policies import QueueState
 from batchsieve.policies._waits import longest_wait
 from batchsieve.policies.adaptive import AdaptiveWindowPolicy
+
+from .test_adaptive_units import record
 
 WINDOW = 0.015625  # 1/64 s
 
@@ -23,8 +25,7 @@ def policy(**kw) -> AdaptiveWindowPolicy:
 def trained(p: AdaptiveWindowPolicy, batches: int = 40, cost_each: float = 1.0) -> AdaptiveWindowPolicy:
     for k in range(batches):
         n = 1 + k % 8
-        p.on_batch_done(BatchRecord(dispatched_at=0.0, size=n, n_requests=n, chars=60 * n, oldest_wait_s=0.0,
-                                    handler_s=0.002 + 0.001 * n, cost=cost_each * n))
+        p.on_batch_done(record(n, handler_s=0.002 + 0.001 * n, cost=cost_each * n))
     return p
 
 
@@ -87,16 +88,14 @@ def test_while_too_few_wait_the_prediction_is_for_the_queue_as_it_is():
 
 def test_a_record_without_callers_teaches_no_unique_fraction():
     p = policy()
-    p.on_batch_done(BatchRecord(dispatched_at=0.0, size=2, n_requests=0, chars=120, oldest_wait_s=0.0,
-                                handler_s=0.01))
+    p.on_batch_done(record(2, n_requests=0, handler_s=0.01))
     assert p.snapshot()["unique_fraction"] == 1.0
 
 
 def test_the_batch_cap_follows_the_observed_cost_per_request():
     p = policy(max_batch_cost=4.0)  # 32 requests at the starting 0.125 each fill it
     assert p.snapshot()["batch_cap"] == 32
-    p.on_batch_done(BatchRecord(dispatched_at=0.0, size=2, n_requests=2, chars=120, oldest_wait_s=0.0,
-                                handler_s=0.01, cost=2.0))  # 1.0 per request: 4 fill the budget
+    p.on_batch_done(record(2, handler_s=0.01, cost=2.0))  # 1.0 per request: 4 fill the budget
     assert p.snapshot()["batch_cap"] == 4.0
 
 
@@ -120,13 +119,11 @@ def test_the_feasible_again_message_gives_the_single_request_in_milliseconds(cap
     p = AdaptiveWindowPolicy(10.0, 0.0, 1.0)
     with caplog.at_level(logging.INFO, logger="batchsieve"):
         for _ in range(3):
-            p.on_batch_done(BatchRecord(dispatched_at=0.0, size=1, n_requests=1, chars=60, oldest_wait_s=0.0,
-                                        handler_s=16.0))
+            p.on_batch_done(record(1, handler_s=16.0))
         assert not p.feasible
         caplog.clear()
         while not p.feasible:
-            p.on_batch_done(BatchRecord(dispatched_at=0.0, size=1, n_requests=1, chars=60, oldest_wait_s=0.0,
-                                        handler_s=0.5))
+            p.on_batch_done(record(1, handler_s=0.5))
     single = p.snapshot()["predicted_single_ms"]
     assert 100.0 < single < 9000.0
     assert [r.getMessage() for r in caplog.records] == [
